@@ -1,0 +1,41 @@
+"""The toolkit's exceptions. Each message names the thing, what was expected
+and how to fix it; the CLI prints it as one line and exits non-zero."""
+
+from __future__ import annotations
+
+
+class CorpusToolsError(Exception):
+    """Base of every error the CLI turns into one clear line."""
+
+
+class InputFileError(CorpusToolsError):
+    """A file that cannot be read as a notice (missing, empty, binary, corrupt)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class StudioError(CorpusToolsError):
+    """Label Studio is unreachable, refuses the token, or the project is unclear."""
+
+
+class StudioUnavailableError(StudioError):
+    pass
+
+
+class StudioAuthError(StudioError):
+    pass
+
+
+class ProjectLookupError(StudioError):
+    pass
+
+
+class ExportError(CorpusToolsError):
+    """Annotations that cannot be turned into a dataset as asked."""
+
+
+class ModelError(CorpusToolsError):
+    """A model directory that is missing, not a model, or off-schema."""
