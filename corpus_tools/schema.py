@@ -186,3 +186,10 @@ def dataset_features():
             "ner_tags": Sequence(ClassLabel(names=list(NER_TAGS))),
         }
     )
+
+
+# Names of the Label Studio control and object tags. The label config, the
+# push, the pull and the export all address results by these names.
+LS_TEXT = "text"
+LS_MEASURE_TYPE = "measure_type"
+LS_SPANS = "spans"
