@@ -1,0 +1,157 @@
+"""Deadline normalisation, table-driven over expressions found in the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus_tools.deadlines import (
+    SPRING_FESTIVAL,
+    cn_to_int,
+    deadline_for,
+    find_deadlines,
+    find_frequencies,
+    normalise,
+)
+
+# (expression as it stands in the source, notice date, date, date_start, relative)
+# Sources: data/notices/000 (大同 2025-03-06), 001 (垣曲 2025-03-06), 002 (太原
+# 2025-04-03), 003 (晋政发 2009–2026, one notice a year), data/new-notices/01
+# (安委 2024), 02 (鲁安发 2024-01-21), 03 (泰安 2024-03-24), 04 (国能 2021-12-06).
+REAL_EXPRESSIONS = [
+    ("年底前", "2025-03-06", "2025-12-31", None, None),  # 000
+    ("年底前", "2025-04-03", "2025-12-31", None, None),  # 002
+    ("要在年底前", "2016-01-20", "2016-12-31", None, None),  # 003 (在 left out)
+    ("2025年6月底前", "2025-03-06", "2025-06-30", None, None),  # 000
+    ("2025年 6月底前", "2025-01-10", "2025-06-30", None, None),  # 003, space as in PDF
+    ("6月底前", "2022-01-15", "2022-06-30", None, None),  # 003 (2022)
+    ("10月底前", "2017-01-15", "2017-10-31", None, None),  # 003 (2017)
+    ("2016年年底前", "2016-01-20", "2016-12-31", None, None),  # 003
+    ("2016年年底之前", "2016-01-20", "2016-12-31", None, None),  # 003
+    ("在 2016年年底之前", "2016-01-20", "2016-12-31", None, None),  # 003
+    ("2015年年底前", "2015-01-20", "2015-12-31", None, None),  # 003
+    ("2018年年底前", "2018-01-20", "2018-12-31", None, None),  # 003
+    ("2017年底前", "2017-01-15", "2017-12-31", None, None),  # 003
+    ("2024年底前", "2024-01-09", "2024-12-31", None, None),  # new-notices/01
+    ("2025年底前", "2024-01-09", "2025-12-31", None, None),  # new-notices/01
+    ("2026年底前", "2024-01-09", "2026-12-31", None, None),  # new-notices/01
+    ("2010年 4月底前", "2010-01-20", "2010-04-30", None, None),  # 003
+    ("2013年 9月底前", "2013-01-31", "2013-09-30", None, None),  # 003
+    ("2016年 3月底前", "2016-01-20", "2016-03-31", None, None),  # 003
+    ("2016年 4月底前", "2016-01-20", "2016-04-30", None, None),  # 003
+    ("2016年 8月底前", "2016-01-20", "2016-08-31", None, None),  # 003
+    ("2017年 6月底前", "2017-01-15", "2017-06-30", None, None),  # 003
+    ("2017年 7月底前", "2017-01-15", "2017-07-31", None, None),  # 003
+    ("2018年 2月底前", "2018-01-20", "2018-02-28", None, None),  # 003
+    ("确保年底", "2021-01-20", "2021-12-31", None, None),  # 003 (2021)
+    ("年内", "2023-01-15", "2023-12-31", None, None),  # 003 (2023)
+    ("确保年内", "2019-01-15", "2019-12-31", None, None),  # 003
+    ("1小时内", "2011-01-20", None, None, "PT1H"),  # 003
+    ("三年内", "2018-01-20", None, None, "P3Y"),  # 003
+    ("3个月之内", "2025-03-06", None, None, "P3M"),  # 000
+    ("6个月之内", "2025-03-06", None, None, "P6M"),  # 000
+    ("2021年12月10日前", "2021-12-06", "2021-12-10", None, None),  # new-notices/04
+    ("于2022年3月31日前", "2021-12-06", "2022-03-31", None, None),  # new-notices/04
+    ("2021年12月11日至2022年3月25日", "2021-12-06", "2022-03-25", "2021-12-11", None),  # 04
+    ("从即日起至春节前", "2024-01-21", "2024-02-09", "2024-01-21", None),  # new-notices/02
+    ("必须在春节前", "2024-01-21", "2024-02-09", None, None),  # new-notices/02
+    ("自即日起至 4 月 8 日", "2024-03-24", "2024-04-08", "2024-03-24", None),  # new-notices/03
+    ("汛期之前", "2010-01-20", None, None, None),  # 003: flood season differs by region
+    ("汛期前", "2017-01-15", None, None, None),  # 003
+]
+
+# Forms the guidelines name that the sample corpus does not happen to contain.
+GUIDELINE_EXPRESSIONS = [
+    ("到2027年底", "2025-03-06", "2027-12-31", None, None),
+    ("力争年底前", "2025-03-06", "2025-12-31", None, None),
+    ("2025年", "2025-03-06", "2025-12-31", "2025-01-01", None),  # a year timing one measure
+    ("3个月内", "2025-03-06", None, None, "P3M"),
+    ("今年底前", "2025-03-06", "2025-12-31", None, None),
+    ("明年6月底前", "2025-03-06", "2026-06-30", None, None),
+    ("第三季度末前", "2025-03-06", "2025-09-30", "2025-07-01", None),
+    ("上半年", "2025-03-06", "2025-06-30", "2025-01-01", None),
+    ("下半年", "2025-03-06", "2025-12-31", "2025-07-01", None),
+    ("国庆节前", "2025-03-06", "2025-09-30", None, None),
+    ("元旦前", "2025-03-06", "2025-12-31", None, None),
+    ("３月底前", "2025-01-06", "2025-03-31", None, None),  # full-width digit
+    ("二〇二五年底前", "2025-01-06", "2025-12-31", None, None),
+    ("十二月底前", "2025-01-06", "2025-12-31", None, None),
+    ("6月中旬前", "2025-01-06", "2025-06-20", None, None),
+    ("7天内", None, None, None, "P7D"),
+    ("2周内", None, None, None, "P2W"),
+    ("3月底前", "2025-12-10", "2026-03-31", None, None),  # already past → next year's
+    ("春节前", "2025-03-06", "2026-02-16", None, None),  # this year's is past → next
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "notice_date", "date", "date_start", "relative"),
+    REAL_EXPRESSIONS + GUIDELINE_EXPRESSIONS,
+)
+def test_normalise(text, notice_date, date, date_start, relative):
+    got = normalise(text, notice_date=notice_date)
+    assert (got.date, got.date_start, got.relative) == (date, date_start, relative)
+
+
+def test_table_has_thirty_real_distinct_expressions():
+    assert len({row[0] for row in REAL_EXPRESSIONS}) >= 30
+
+
+@pytest.mark.parametrize("text", ["年底前", "6月底前", "年内", "春节前", "确保年底"])
+def test_yearless_expression_without_notice_date_is_not_resolved(text):
+    got = normalise(text, notice_date=None)
+    assert got.date is None and got.relative is None
+
+
+@pytest.mark.parametrize(
+    "text", ["限期整改", "为期一年", "定期", "", "  ", "13月底前", "2月30日前"]
+)
+def test_not_normalisable_gives_null(text):
+    got = normalise(text, notice_date="2025-03-06")
+    assert got.date is None and got.relative is None
+
+
+def test_start_alone_is_a_start_without_date():
+    got = normalise("自4月8日起", notice_date="2024-03-24")
+    assert got.date is None and got.date_start == "2024-04-08"
+
+
+def test_deadline_for_keeps_text_and_offsets():
+    d = deadline_for("汛期之前", 5, 9, notice_date="2025-03-06")
+    assert d.to_dict() == {
+        "text": "汛期之前",
+        "start": 5,
+        "end": 9,
+        "date": None,
+        "date_start": None,
+        "relative": None,
+    }
+
+
+def test_spring_festival_table_is_plausible():
+    for year, day in SPRING_FESTIVAL.items():
+        assert day.year == year and (day.month, day.day) >= (1, 21) and day.month <= 2
+
+
+@pytest.mark.parametrize(("token", "value"), [("12", 12), ("十二", 12), ("二十", 20), ("三", 3)])
+def test_cn_to_int(token, value):
+    assert cn_to_int(token) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("力争年底前完成改造。", ["年底前"]),
+        ("普查，2025年6月底前完成。", ["2025年6月底前"]),
+        ("必须在 1小时内向当地报告。", ["1小时内"]),
+        ("从即日起至春节前，各级各有关部门要开展检查。", ["从即日起至春节前"]),
+        ("限期整改，及时销号。", []),
+        ("三年行动，为期一年。", []),
+    ],
+)
+def test_find_deadlines(text, found):
+    assert [text[s:e] for s, e in find_deadlines(text)] == found
+
+
+def test_find_frequencies_labels_period_words_only():
+    text = "市县党委每季度、政府每月至少听取一次汇报，每半年至少召开1次专题会议。定期检查。"
+    assert [text[s:e] for s, e in find_frequencies(text)] == ["每季度", "每月", "每半年"]
