@@ -1,0 +1,1043 @@
+"""Cut notices into documents and units by `annotation-guidelines.md` §1.
+
+Pipeline: source text → cleaned lines → paragraphs → documents (a file may
+hold several notices) → units with metadata and structure. Every stage is a
+plain function over immutable records so each can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from corpus_tools.errors import CorpusToolsError, InputFileError
+from corpus_tools.ingest import TITLE_MARK, iter_input_files, read_source
+from corpus_tools.schema import Unit, UnitKind
+
+# ---------------------------------------------------------------- patterns
+
+_WS = " \t\u3000\u2003\u2002\u00a0\ufeff"
+_TERMINAL = "。！？；!?;"
+_CLOSERS = "”’」』）)】〕]》"
+_OPEN_TO_CLOSE = {
+    "（": "）",
+    "(": ")",
+    "〔": "〕",
+    "【": "】",
+    "[": "]",
+    "“": "”",
+    "‘": "’",
+    "「": "」",
+    "《": "》",
+    "［": "］",
+}
+_CLOSE_TO_OPEN = {v: k for k, v in _OPEN_TO_CLOSE.items()}
+_STRUCTURAL = re.compile(r"[（）()〔〕【】\[\]［］“”‘’「」《》。！？；!?;…]")
+_BRACKET_OPENERS = "（(〔【[［"
+
+_PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
+_INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+_YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
+
+_CN_NUM = "一二三四五六七八九十"
+
+
+class Marker(StrEnum):
+    """Numbering styles; their nesting order is learned per document."""
+
+    CN_DUN = "cn_dun"  # 一、
+    CN_PAREN = "cn_paren"  # （一）
+    ARABIC = "arabic"  # 1. 1． 1、
+    ARABIC_PAREN = "arabic_paren"  # （1）
+    CIRCLED = "circled"  # ①
+    BOLD = "bold"  # unnumbered bold run-in title
+
+
+_MAJOR_MARKERS = frozenset({Marker.CN_DUN, Marker.CN_PAREN})
+_MARKERS: tuple[tuple[Marker, re.Pattern[str]], ...] = (
+    (Marker.CN_DUN, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s*、")),
+    (Marker.CN_PAREN, re.compile(rf"^[（(]\s*[{_CN_NUM}]{{1,3}}\s*[)）]")),
+    (Marker.ARABIC, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
+    (Marker.ARABIC_PAREN, re.compile(r"^[（(]\s*\d{1,2}\s*[)）]")),
+    (Marker.CIRCLED, re.compile(r"^[①-⑳]")),
+)
+
+
+class Role(StrEnum):
+    """What a paragraph is, before it becomes units."""
+
+    BODY = "body"
+    HEADING = "heading"
+    BANNER = "banner"
+    DOC_NUMBER = "doc_number"
+    TITLE = "title"
+    FIELD = "field"
+    ADDRESSEE = "addressee"
+    ORG = "org"
+    DATE = "date"
+    NOTE = "note"
+    COPY = "copy"
+    ATTACHMENT = "attachment"
+    URL = "url"
+    CONTACT = "contact"
+
+
+# Roles that open a notice: seen after body text, they start a new document.
+_FRONT_ROLES = frozenset({Role.BANNER, Role.DOC_NUMBER, Role.TITLE, Role.FIELD, Role.ADDRESSEE})
+_TEXT_ROLES = frozenset({Role.BODY, Role.HEADING})
+
+_FIELD_NAMES = (
+    "索引号",
+    "主题分类",
+    "发文机关",
+    "成文日期",
+    "标题",
+    "发文字号",
+    "发布日期",
+    "主题词",
+    "是否有效",
+    "发布机构",
+    "生成日期",
+    "文号",
+    "有效性",
+)
+_FIELD_LINE = re.compile(r"^(?:" + "|".join(r"\s*".join(n) for n in _FIELD_NAMES) + r")\s*[:：|]?")
+_DOC_NUMBER = re.compile(
+    r"^[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*\d{1,4}\s*号$"
+)
+_DOC_NUMBER_ANY = re.compile(
+    r"[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*\d{1,4}\s*号"
+)
+_DATE_LINE = re.compile(
+    r"^(\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日$"
+)
+_TITLE_END = re.compile(
+    r"(通知|意见|方案|决定|通报|办法|规定|安排|要点|报告|函|批复|细则|计划)([（(][^）)]{0,20}[）)])?$"
+)
+_ORG_END = re.compile(
+    r"(人民政府|委员会|安委会|办公室|办公厅|管委会|政府|局|厅|委|部|司|中心|总局)$"
+)
+_ADDRESSEE_VERBS = re.compile(r"[要应须请将]|如下")
+_URL = re.compile(r"^(https?://|www\.)\S+$")
+_NOTE = re.compile(r"^[（(]此件.{0,20}[)）]$")
+_COPY = re.compile(
+    r"^(抄送|印发|抄报|分送)|印发$|^.{2,30}\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印发$"
+)
+_ATTACHMENT = re.compile(r"^附\s*件|\.(docx?|pdf|xlsx?|wps)$", re.IGNORECASE)
+_CONTACT = re.compile(r"^(联系人|联系电话|联系邮箱|电子邮箱|传真|邮编|电话)\s*[:：]")
+_BANNER = re.compile(r"文\s*件")
+_TRAILING_DOC_NUMBER = re.compile(
+    r"^(.*\S)\s+([\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号)$"
+)
+_YEAR = re.compile(r"(20\d{2}|19\d{2})\s*年")
+
+_RESPONSIBILITY = re.compile(
+    r"^(责任(单位|部门|主体)|牵头(单位|部门)|配合(单位|部门)|主责(单位|部门))\s*[:：]|负责|牵头|落实|配合"
+)
+_ROLE_PREFIX = re.compile(
+    r"^(责任(单位|部门|主体)|牵头(单位|部门)|配合(单位|部门)|主责(单位|部门))\s*[:：]\s*"
+)
+_ROLE_SUFFIX = re.compile(
+    r"(按职责分工负责|按职责负责|分工负责|指导督促落实|督促落实|负责落实|共同负责|负责|牵头|配合|参与|落实)$"
+)
+_AND_AFTER_ORG = re.compile(
+    "(?:"
+    + "|".join(
+        f"(?<={s})"
+        for s in (
+            "单位",
+            "政府",
+            "部门",
+            "局",
+            "委",
+            "会",
+            "办",
+            "厅",
+            "中心",
+            "公司",
+            "集团",
+            "企业",
+        )
+    )
+    + ")和"
+)
+
+_RUN_IN_TITLE_MAX = 25
+_HEADING_LINE_MAX = 40
+_HEADING_WITH_COMMA_MAX = 32
+_MINOR_HEADING_MAX = 20
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    text: str
+    role: Role
+    marker: Marker | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMeta:
+    doc_id: str
+    title: str = ""
+    issuer: str = ""
+    doc_number: str = ""
+    date: str | None = None
+    addressees: tuple[str, ...] = ()
+    source_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    meta: DocumentMeta
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReport:
+    """What `segment_files` did: counts for the summary, failures by file."""
+
+    output: Path
+    files_read: int
+    documents: int
+    units_by_kind: dict[str, int]
+    failures: tuple[InputFileError, ...] = field(default_factory=tuple)
+
+    @property
+    def units(self) -> int:
+        return sum(self.units_by_kind.values())
+
+
+# ---------------------------------------------------------------- cleaning
+
+
+def clean_lines(text: str) -> list[str]:
+    """Source text → stripped lines; markup, page numbers and indentation gone.
+
+    Blank lines are dropped: PDF extraction inserts them mid-paragraph, so the
+    paragraph joiner decides where paragraphs end from the text itself.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = _YAML_FRONT_MATTER.sub("", text)
+    text = _INLINE_PAGE_NUMBER.sub("\n", text)
+    lines = []
+    for raw in text.split("\n"):
+        marked = raw.startswith(TITLE_MARK)
+        line = raw.replace(TITLE_MARK, "").strip(_WS)
+        if line.startswith("#"):
+            line = _MARKDOWN_HEADING.sub("", line).strip(_WS)
+            marked = True
+        line = line.replace("**", "")
+        if not line or _PAGE_NUMBER_LINE.match(line):
+            continue
+        # Web pages put the 文号 on the title's line: `关于……的通知 国能综通安全〔2021〕108号`.
+        parts = _TRAILING_DOC_NUMBER.match(line)
+        if parts and _looks_like_title(re.sub(r"\s+", "", parts.group(1))):
+            lines.extend([parts.group(1), parts.group(2)])
+            continue
+        lines.append(TITLE_MARK + line if marked else line)
+    return lines
+
+
+def marker_of(text: str) -> Marker | None:
+    for marker, pattern in _MARKERS:
+        if pattern.match(text):
+            return marker
+    return None
+
+
+def _meta_role(line: str) -> Role | None:
+    """The meta role a line has on its own, whatever stands around it."""
+    compact = re.sub(r"\s+", "", line)
+    checks: tuple[tuple[Role, Callable[[], bool]], ...] = (
+        (Role.URL, lambda: bool(_URL.match(line))),
+        (Role.FIELD, lambda: "|" in line or bool(_FIELD_LINE.match(line))),
+        (Role.DOC_NUMBER, lambda: bool(_DOC_NUMBER.match(compact))),
+        (Role.DATE, lambda: bool(_DATE_LINE.match(compact))),
+        (Role.NOTE, lambda: bool(_NOTE.match(compact))),
+        (Role.ATTACHMENT, lambda: bool(_ATTACHMENT.search(compact)) and len(compact) <= 80),
+        (Role.COPY, lambda: bool(_COPY.search(compact)) and len(compact) <= 120),
+        (Role.CONTACT, lambda: bool(_CONTACT.match(compact))),
+        (
+            Role.BANNER,
+            lambda: (
+                bool(_BANNER.search(compact))
+                and len(compact) <= 40
+                and not _has_terminal(compact)
+                and "关于" not in compact
+            ),
+        ),
+        (Role.TITLE, lambda: _looks_like_title(compact)),
+        (Role.ADDRESSEE, lambda: _looks_like_addressee(compact)),
+        (
+            Role.ORG,
+            lambda: (
+                len(compact) <= 30
+                and bool(_ORG_END.search(compact))
+                and not re.search(r"[，,。：:；;、（(]", compact)
+            ),
+        ),
+    )
+    for role, check in checks:
+        if check():
+            return role
+    return None
+
+
+def _looks_like_addressee(compact: str) -> bool:
+    return (
+        compact.startswith("各")
+        and compact.endswith(("：", ":"))
+        and len(compact) <= 160
+        and bool(re.search(r"[，,、]", compact))
+        and bool(re.search(r"政府|单位|部门|局|委|会|厅|办", compact))
+        and not _ADDRESSEE_VERBS.search(compact)
+    )
+
+
+def _looks_like_title(compact: str) -> bool:
+    if len(compact) > 100 or _has_terminal(compact) or marker_of(compact):
+        return False
+    if not _TITLE_END.search(compact) or not _balanced(compact):
+        return False
+    return "关于" in compact or len(compact) <= 40
+
+
+def _has_terminal(text: str) -> bool:
+    return any(ch in text for ch in "。！？；!?;，,")
+
+
+def _balanced(text: str) -> bool:
+    return _bracket_depth(text) == 0
+
+
+def _bracket_depth(text: str) -> int:
+    depth = 0
+    for match in _STRUCTURAL.finditer(text):
+        ch = match.group()
+        if ch in _BRACKET_OPENERS or ch == "《":
+            depth += 1
+        elif ch in "）)〕】]］》":
+            depth = max(0, depth - 1)
+    return depth
+
+
+def _ends_paragraph(line: str) -> bool:
+    stripped = line.rstrip(_CLOSERS + _WS) or line
+    return stripped[-1] in _TERMINAL + "：:" or (stripped.endswith("……") and line.endswith("”"))
+
+
+def _is_heading_line(line: str, width: int = 10_000) -> bool:
+    """A numbered line that is only a title: no sentence punctuation, shorter
+    than a full line of the layout (a full-width line was broken by the PDF)."""
+    marker = marker_of(line)
+    has_comma = bool(re.search(r"[，,、]", line))
+    if marker in _MAJOR_MARKERS:
+        limit = _HEADING_WITH_COMMA_MAX if has_comma else _HEADING_LINE_MAX
+    else:
+        # `1.` items are sentences far more often than titles: only short ones are titles.
+        limit = 0 if has_comma else _MINOR_HEADING_MAX
+    return (
+        marker is not None
+        and len(line) <= min(limit, int(width * 0.85))
+        and not any(ch in line for ch in "。！？；!?;：:")
+        and not line.endswith(("，", ",", "、"))
+    )
+
+
+def _layout_width(lines: list[str]) -> int:
+    """The length of a full line in this source (80th percentile)."""
+    lengths = sorted(len(line) for line in lines)
+    return lengths[int(len(lengths) * 0.8)] if lengths else 10_000
+
+
+def _is_parenthetical_line(line: str) -> bool:
+    return line[0] in _BRACKET_OPENERS and marker_of(line) is None
+
+
+def join_paragraphs(lines: list[str]) -> list[Paragraph]:
+    """Re-join lines broken by PDF extraction into paragraphs with roles.
+
+    A line ends its paragraph when it ends a sentence (or a `：` lead-in), is
+    a heading or meta line, or the next line starts a numbered item. URL
+    footers that fall inside a paragraph are moved after it, so the sentence
+    they interrupted stays whole.
+    """
+    paragraphs: list[Paragraph] = []
+    buffer = ""
+    deferred: list[Paragraph] = []
+    width = _layout_width(lines)
+
+    def flush() -> None:
+        nonlocal buffer
+        if buffer:
+            paragraphs.append(_paragraph(buffer, width))
+            buffer = ""
+        paragraphs.extend(deferred)
+        deferred.clear()
+
+    for raw in lines:
+        titled = raw.startswith(TITLE_MARK)
+        line = raw.removeprefix(TITLE_MARK)
+        role = _meta_role(line)
+        if role is Role.URL and buffer:
+            deferred.append(Paragraph(line, Role.URL))
+            continue
+        if titled:
+            flush()
+            paragraphs.append(_heading(line))
+            continue
+        if buffer and _continues(buffer, line, role):
+            buffer = _join(buffer, line)
+        else:
+            flush()
+            buffer = line
+        if (role is not None and not _may_continue_title(buffer)) or _is_heading_line(
+            buffer, width
+        ):
+            flush()
+    flush()
+    return paragraphs
+
+
+def _may_continue_title(buffer: str) -> bool:
+    """A title line broken by the PDF: `关于……发` + `现问题整改工作的通知`."""
+    return (
+        "关于" in buffer
+        and not _has_terminal(buffer)
+        and not _TITLE_END.search(buffer)
+        and len(buffer) <= 60
+    )
+
+
+def _continues(buffer: str, line: str, role: Role | None) -> bool:
+    if _may_continue_title(buffer) and not _has_terminal(line) and _TITLE_END.search(line):
+        return True
+    if _bracket_depth(buffer) > 0:
+        return True  # an open bracket always closes in the same paragraph
+    if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line):
+        return True  # a responsibility parenthetical stays with its item
+    if role is not None or marker_of(line) is not None:
+        return False
+    return not _ends_paragraph(buffer)
+
+
+def _join(left: str, right: str) -> str:
+    if left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalnum():
+        return f"{left} {right}"
+    return left + right
+
+
+def _paragraph(text: str, width: int) -> Paragraph:
+    role = _meta_role(text)
+    marker = marker_of(text)
+    if role is not None and role is not Role.ORG:
+        return Paragraph(text, role, None)
+    if role is Role.ORG and marker is None:
+        return Paragraph(text, Role.ORG, None)
+    if marker is not None and _is_heading_line(text, width):
+        return Paragraph(text, Role.HEADING, marker)
+    return Paragraph(text, Role.BODY, marker)
+
+
+def _heading(text: str) -> Paragraph:
+    role = _meta_role(text)
+    if role in {Role.TITLE, Role.BANNER, Role.DOC_NUMBER}:
+        return Paragraph(text, role, None)
+    return Paragraph(text, Role.HEADING, marker_of(text) or Marker.BOLD)
+
+
+# ---------------------------------------------------------------- documents
+
+
+def split_documents(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
+    """Split one file's paragraphs into notices.
+
+    A notice starts where front matter (banner, 文号, title, metadata table,
+    addressee line) follows body text; where a second `一、` restarts the
+    numbering; or where text follows a signature date.
+    """
+    documents: list[list[Paragraph]] = []
+    current: list[Paragraph] = []
+    has_text = seen_first_item = signed = False
+    for index, para in enumerate(paragraphs):
+        role = _contextual_role(para, has_text, paragraphs, index)
+        para = replace(para, role=role) if role is not para.role else para
+        restarts = role is Role.HEADING and para.marker is Marker.CN_DUN and para.text[0] == "一"
+        starts_new = has_text and (
+            role in _FRONT_ROLES
+            or (restarts and seen_first_item)
+            or (signed and role in _TEXT_ROLES)
+        )
+        if starts_new:
+            documents.append(current)
+            current, has_text, seen_first_item, signed = [], False, False, False
+        current.append(para)
+        if role in _TEXT_ROLES:
+            has_text = True
+        if restarts or (
+            role is Role.BODY and para.marker is Marker.CN_DUN and para.text[0] == "一"
+        ):
+            seen_first_item = True
+        if role is Role.DATE and has_text:
+            signed = True
+    if current:
+        documents.append(current)
+    return [doc for doc in documents if any(p.role in _TEXT_ROLES for p in doc)] or documents
+
+
+def _contextual_role(
+    para: Paragraph, has_text: bool, paragraphs: list[Paragraph], index: int
+) -> Role:
+    """Roles that depend on position: addressee lines, issuer vs. signature."""
+    if para.role is Role.BODY and _is_addressee(para.text, has_text, paragraphs, index):
+        return Role.ADDRESSEE
+    return para.role
+
+
+def _is_addressee(text: str, has_text: bool, paragraphs: list[Paragraph], index: int) -> bool:
+    if not text.endswith(("：", ":")) or len(text) > 160 or _ADDRESSEE_VERBS.search(text):
+        return False
+    if not re.search(r"[，,、]", text) and not _ORG_END.search(text[:-1]):
+        return False
+    # After body text, only a line that is an addressee on its own counts (`_meta_role`).
+    return not has_text
+
+
+def document_meta(paragraphs: list[Paragraph], *, stem: str, source_path: str) -> DocumentMeta:
+    fields = _fields(p.text for p in paragraphs if p.role is Role.FIELD)
+    first_text = next(
+        (i for i, p in enumerate(paragraphs) if p.role in _TEXT_ROLES), len(paragraphs)
+    )
+    front = paragraphs[:first_text]
+    back = paragraphs[first_text:]
+
+    def first(role: Role, region: list[Paragraph]) -> str:
+        return next((p.text for p in region if p.role is role), "")
+
+    title = fields.get("标题") or first(Role.TITLE, front) or first(Role.TITLE, paragraphs)
+    doc_number = (
+        fields.get("发文字号")
+        or first(Role.DOC_NUMBER, front)
+        or first(Role.DOC_NUMBER, paragraphs)
+    )
+    date = (
+        _iso_date(fields.get("成文日期", ""))
+        or _iso_date(first(Role.DATE, back))
+        or _iso_date(first(Role.DATE, front))
+    )
+    front_orgs = [p.text for p in front if p.role is Role.ORG]
+    banner = first(Role.BANNER, front)
+    issuer = (
+        fields.get("发文机关")
+        or (
+            re.sub(r"文件$", "", re.sub(r"\s+", "", banner))
+            if re.fullmatch(r"\S{2,20}文件", re.sub(r"\s+", "", banner))
+            else ""
+        )
+        or "、".join(front_orgs)
+        or _title_issuer(title)
+        or next((p.text for p in reversed(back) if p.role is Role.ORG), "")
+    )
+    addressee = first(Role.ADDRESSEE, front) or first(Role.ADDRESSEE, paragraphs)
+    return DocumentMeta(
+        doc_id=stem,
+        title=_compact_spaces(title),
+        issuer=_compact_spaces(issuer),
+        doc_number=re.sub(r"\s+", "", doc_number),
+        date=date,
+        addressees=tuple(_split_list(addressee.rstrip("：:"), separators="，,；;")),
+        source_path=source_path,
+    )
+
+
+def _compact_spaces(text: str) -> str:
+    # Metadata values drop the spaces PDF extraction puts around numbers.
+    return re.sub(r"\s+", "", text)
+
+
+def _title_issuer(title: str) -> str:
+    head, sep, _ = title.partition("关于")
+    return head.strip() if sep else ""
+
+
+def _fields(lines: Iterable[str]) -> dict[str, str]:
+    cells: list[str] = []
+    for line in lines:
+        cells.extend(c.strip(_WS) for c in line.split("|") if c.strip(_WS))
+    fields: dict[str, str] = {}
+    pending: str | None = None
+    for cell in cells:
+        key, value = _field_cell(cell)
+        if key:
+            pending = None if value else key
+            if value:
+                fields.setdefault(key, value)
+        elif pending:
+            fields.setdefault(pending, cell)
+            pending = None
+    return fields
+
+
+def _field_cell(cell: str) -> tuple[str, str]:
+    match = _FIELD_LINE.match(cell)
+    if not match:
+        return "", ""
+    key = re.sub(r"[\s:：|]", "", match.group())
+    return key, cell[match.end() :].strip(_WS + ":：")
+
+
+_CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
+
+
+def _iso_date(text: str) -> str | None:
+    compact = re.sub(r"\s+", "", text)
+    match = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", compact) or _DATE_LINE.match(compact)
+    if not match:
+        return None
+    year, month, day = (_number(part) for part in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if len(text) == 4:  # 二〇二五
+        return int("".join(str(_CN_DIGITS[c]) for c in text))
+    tens, _, ones = text.partition("十")
+    if "十" not in text:
+        return _CN_DIGITS[text]
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+def _document_year(meta: DocumentMeta, paragraphs: list[Paragraph], *, attached_to: str) -> str:
+    """The notice's year: from its 文号, date or title; an attachment that
+    follows a signed notice takes that notice's year; else from the text."""
+    for source in (meta.doc_number, meta.date or "", meta.title):
+        match = re.search(r"(19|20)\d{2}", source)
+        if match:
+            return match.group()
+    if attached_to:
+        return attached_to
+    years = Counter(
+        m.group(1) for p in paragraphs if p.role in _TEXT_ROLES for m in _YEAR.finditer(p.text)
+    )
+    # A notice names past years too; the latest year named more than once is its own.
+    repeated = [year for year, count in years.items() if count >= 2]
+    return max(repeated) if repeated else (years.most_common(1)[0][0] if years else "")
+
+
+# ---------------------------------------------------------------- units
+
+
+def cut_sentences(text: str) -> list[str]:
+    """Cut a body paragraph after 。！？；(and half-width) outside brackets and quotes.
+
+    A parenthetical that closes a sentence — responsibility or a short tag —
+    stays with the sentence before it.
+    """
+    cuts: list[int] = []
+    stack: list[str] = []
+    for match in _STRUCTURAL.finditer(text):
+        ch = match.group()
+        position = match.end()
+        if ch in _OPEN_TO_CLOSE and not (ch in "“‘" and stack and stack[-1] == ch):
+            stack.append(ch)
+        elif ch in _CLOSE_TO_OPEN:
+            if _CLOSE_TO_OPEN[ch] in stack:
+                while stack and stack.pop() != _CLOSE_TO_OPEN[ch]:
+                    pass
+        elif not stack and (
+            ch in _TERMINAL or (ch == "…" and text[position - 2 : position] == "……")
+        ):
+            cuts.append(position)
+    pieces: list[str] = []
+    start = 0
+    for cut in cuts:
+        while cut < len(text) and text[cut] in _CLOSERS + _WS and text[cut] not in _BRACKET_OPENERS:
+            cut += 1
+        if cut <= start:
+            continue
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    merged: list[str] = []
+    for piece in pieces:
+        if not piece.strip(_WS):
+            if merged:
+                merged[-1] += piece
+            continue
+        if merged and _is_closing_parenthetical(piece.strip(_WS)):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return [p.strip(_WS) for p in merged if p.strip(_WS)]
+
+
+def _is_closing_parenthetical(piece: str) -> bool:
+    """A piece that is one bracket group (maybe ending in 。): it belongs to the unit before."""
+    body = piece.rstrip("。；;")
+    if not body or body[0] not in _BRACKET_OPENERS or marker_of(body):
+        return False
+    close = _OPEN_TO_CLOSE.get(body[0], "")
+    if body[-1] not in "）)〕】]］":
+        return False
+    depth = 0
+    for index, ch in enumerate(body):
+        if ch in _BRACKET_OPENERS:
+            depth += 1
+        elif ch in "）)〕】]］":
+            depth -= 1
+            if depth == 0 and index != len(body) - 1:
+                return False
+    return close != "" and depth == 0
+
+
+def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
+    """`（一）强化学习贯彻。各级…` → (`（一）强化学习贯彻。`, `各级…`); else ("", text)."""
+    if marker is None:
+        return "", text
+    pieces = cut_sentences(text)
+    if len(pieces) < 2:
+        return "", text
+    first = pieces[0]
+    number = _MARKERS_BY_KIND[marker].match(first)
+    title = first[number.end() :] if number else first
+    if (
+        len(title) <= _RUN_IN_TITLE_MAX
+        and first.endswith(("。", "."))
+        and not any(ch in title for ch in "，,；;：:")
+    ):
+        return first, text[text.index(first) + len(first) :].strip(_WS)
+    return "", text
+
+
+_MARKERS_BY_KIND = dict(_MARKERS)
+
+
+def responsible_bodies(parenthetical: str) -> tuple[str, ...]:
+    """Bodies named in a responsibility parenthetical, each on its own, role words removed."""
+    inner = parenthetical.strip(_WS + "。；;")[1:-1]
+    inner = re.split(r"[。]", inner, maxsplit=1)[0]
+    bodies = []
+    for clause in _split_list(inner, separators="；;，,、"):
+        clause = _ROLE_PREFIX.sub("", clause.strip(_WS))
+        for part in _AND_AFTER_ORG.split(clause):
+            name = part
+            for _ in range(2):
+                name = _ROLE_SUFFIX.sub("", name.strip(_WS)).strip(_WS)
+            name = re.sub(r"等(有关)?(部门|单位)?$", "", name).strip(_WS)
+            if name and name not in bodies and len(name) >= 2:
+                bodies.append(name)
+    return tuple(
+        b
+        for b in bodies
+        if b
+        not in {
+            "单位",
+            "政府",
+            "部门",
+            "局",
+            "委",
+            "会",
+            "办",
+            "厅",
+            "中心",
+            "公司",
+            "集团",
+            "企业",
+        }
+    )
+
+
+def _split_list(text: str, *, separators: str) -> list[str]:
+    """Split on separators that stand outside brackets: `各县（市、区）政府` stays whole."""
+    items, depth, start = [], 0, 0
+    for index, ch in enumerate(text):
+        if ch in _BRACKET_OPENERS:
+            depth += 1
+        elif ch in "）)〕】]］":
+            depth = max(0, depth - 1)
+        elif ch in separators and depth == 0:
+            items.append(text[start:index])
+            start = index + 1
+    items.append(text[start:])
+    return [item.strip(_WS) for item in items if item.strip(_WS)]
+
+
+def _closing_parenthetical(sentence: str) -> str:
+    """The responsibility parenthetical that ends this sentence, or ""."""
+    stripped = sentence.rstrip(_WS + "。；;")
+    if not stripped or stripped[-1] not in "）)〕】]］":
+        return ""
+    depth = 0
+    for index in range(len(stripped) - 1, -1, -1):
+        ch = stripped[index]
+        if ch in "）)〕】]］":
+            depth += 1
+        elif ch in _BRACKET_OPENERS:
+            depth -= 1
+            if depth == 0:
+                group = stripped[index:]
+                if index > 0 and _RESPONSIBILITY.search(group[1:-1]) and marker_of(group) is None:
+                    return group
+                return ""
+    return ""
+
+
+@dataclass(slots=True)
+class _Outline:
+    """Numbering stack of one document: section path and current item."""
+
+    stack: list[tuple[Marker, str | None]] = field(default_factory=list)
+
+    def enter(self, marker: Marker, heading: str | None) -> None:
+        kinds = [kind for kind, _ in self.stack]
+        if marker in kinds:
+            del self.stack[kinds.index(marker) :]
+        self.stack.append((marker, heading))
+
+    def path(self) -> tuple[str, ...]:
+        return tuple(h for _, h in self.stack if h)
+
+
+def document_units(doc: Document) -> list[Unit]:
+    """Units of one document, with section paths and item responsibility."""
+    meta = doc.meta
+    drafts: list[tuple[str, str, tuple[str, ...]]] = []  # kind, text, section_path
+    item_starts: list[int] = []
+    outline = _Outline()
+    item_start = None
+    responsibility: dict[int, tuple[int, str]] = {}  # last unit index → (item start, parenthetical)
+    for para in doc.paragraphs:
+        if para.role not in _TEXT_ROLES:
+            drafts.append((UnitKind.META, para.text, outline.path()))
+            continue
+        if para.role is Role.HEADING:
+            path = outline.path()
+            if para.marker is not None:
+                outline.enter(para.marker, para.text)
+            item_start = len(drafts)
+            drafts.append((UnitKind.HEADING, para.text, path))
+            continue
+        text = para.text
+        if para.marker is not None:
+            title, text = split_run_in_title(text, para.marker)
+            path = outline.path()
+            outline.enter(para.marker, title or None)
+            item_start = len(drafts)
+            if title:
+                drafts.append((UnitKind.HEADING, title, path))
+        for sentence in cut_sentences(text):
+            drafts.append((UnitKind.BODY, sentence, outline.path()))
+            parenthetical = _closing_parenthetical(sentence)
+            if parenthetical and item_start is not None:
+                responsibility[len(drafts) - 1] = (item_start, parenthetical)
+    del item_starts
+    bodies_at: dict[int, tuple[tuple[str, ...], str]] = {}
+    for end, (start, parenthetical) in responsibility.items():
+        bodies = responsible_bodies(parenthetical)
+        for index in range(start, end + 1):
+            bodies_at.setdefault(index, (bodies, parenthetical))
+    units = []
+    for index, (kind, text, path) in enumerate(drafts):
+        bodies, parenthetical = (
+            bodies_at.get(index, ((), "")) if kind is not UnitKind.META else ((), "")
+        )
+        units.append(
+            Unit(
+                unit_id=make_unit_id(meta.doc_id, index, text),
+                doc_id=meta.doc_id,
+                unit_index=index,
+                kind=str(kind),
+                text=text,
+                section_path=path,
+                item_responsible_bodies=bodies,
+                item_parenthetical=parenthetical,
+                title=meta.title,
+                issuer=meta.issuer,
+                doc_number=meta.doc_number,
+                date=meta.date,
+                addressees=meta.addressees,
+                source_path=meta.source_path,
+            )
+        )
+    return units
+
+
+def make_unit_id(doc_id: str, unit_index: int, text: str) -> str:
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{doc_id}:{unit_index:04d}:{digest}"
+
+
+# ---------------------------------------------------------------- files
+
+
+def segment_text(text: str, *, stem: str, source_path: str = "") -> list[Document]:
+    """All notices in one source text, each with metadata and paragraphs."""
+    paragraphs = join_paragraphs(clean_lines(text))
+    groups = split_documents(paragraphs)
+    documents = []
+    used: Counter[str] = Counter()
+    year = ""
+    previous_signed = False
+    for group in groups:
+        meta = document_meta(group, stem=stem, source_path=source_path)
+        doc_id = stem
+        if len(groups) > 1:
+            attached_to = year if previous_signed else ""
+            year = _document_year(meta, group, attached_to=attached_to) or "doc"
+            used[year] += 1
+            doc_id = f"{stem}#{year}" + (f"-{used[year]}" if used[year] > 1 else "")
+        documents.append(Document(replace(meta, doc_id=doc_id), tuple(group)))
+        previous_signed = any(p.role is Role.DATE for p in group)
+    return documents
+
+
+def iter_documents(paths: Iterable[Path | str]) -> Iterator[Document | InputFileError]:
+    """Documents of every readable file; unreadable files come in-stream as errors."""
+    for path in iter_input_files(list(paths)):
+        try:
+            source = read_source(path)
+        except InputFileError as error:
+            yield error
+            continue
+        documents = segment_text(source.text, stem=path.stem, source_path=str(path))
+        if not documents:
+            yield InputFileError(str(path), "no notice text found")
+        yield from documents
+
+
+def iter_units(paths: Iterable[Path | str]) -> Iterator[Unit | InputFileError]:
+    """Units of every readable file, in order; failures come in-stream so a batch goes on."""
+    for item in iter_documents(paths):
+        if isinstance(item, InputFileError):
+            yield item
+        else:
+            yield from document_units(item)
+
+
+class OutputFormat(StrEnum):
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+
+
+def output_format(path: Path) -> OutputFormat:
+    return OutputFormat.PARQUET if path.suffix.lower() == ".parquet" else OutputFormat.JSONL
+
+
+def write_units(units: Iterable[Unit], output: Path) -> int:
+    """Write units as JSON Lines, or Parquet when `output` ends in `.parquet`."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    writers = {OutputFormat.JSONL: _write_jsonl, OutputFormat.PARQUET: _write_parquet}
+    return writers[output_format(output)](units, output)
+
+
+def _write_jsonl(units: Iterable[Unit], output: Path) -> int:
+    count = 0
+    with output.open("w", encoding="utf-8") as handle:
+        for unit in units:
+            handle.write(json.dumps(unit.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _write_parquet(units: Iterable[Unit], output: Path) -> int:
+    import polars as pl
+
+    rows = [unit.to_dict() for unit in units]
+    pl.DataFrame(rows, schema=_UNIT_SCHEMA()).write_parquet(output)
+    return len(rows)
+
+
+def _UNIT_SCHEMA():  # noqa: N802 - a constant built lazily so polars loads only when needed
+    import polars as pl
+
+    strings = pl.List(pl.String)
+    return {
+        "unit_id": pl.String,
+        "doc_id": pl.String,
+        "unit_index": pl.Int32,
+        "kind": pl.String,
+        "text": pl.String,
+        "section_path": strings,
+        "item_responsible_bodies": strings,
+        "item_parenthetical": pl.String,
+        "title": pl.String,
+        "issuer": pl.String,
+        "doc_number": pl.String,
+        "date": pl.String,
+        "addressees": strings,
+        "source_path": pl.String,
+    }
+
+
+def read_units(path: Path | str) -> Iterator[Unit]:
+    """Read a units file written by `segment` (JSONL or Parquet) back as `Unit`s."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusToolsError(
+            f"{path}: units file does not exist; run `corpus-tools segment` first"
+        )
+    if output_format(path) is OutputFormat.PARQUET:
+        import polars as pl
+
+        for batch in pl.read_parquet(path).iter_slices(10_000):
+            for row in batch.iter_rows(named=True):
+                yield Unit.from_dict(row)
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield Unit.from_dict(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise CorpusToolsError(
+                    f"{path}:{line_number}: not a unit record ({error}); expected `segment` output"
+                ) from None
+
+
+def segment_files(
+    paths: Iterable[Path | str],
+    *,
+    output: Path,
+    on_file: Callable[[Path], None] | None = None,
+) -> SegmentReport:
+    """Segment files and directories into one units file; report counts and failures."""
+    files = list(iter_input_files(list(paths)))
+    failures: list[InputFileError] = []
+    kinds: Counter[str] = Counter()
+    doc_ids: set[str] = set()
+
+    def units() -> Iterator[Unit]:
+        for path in files:
+            for item in iter_units([path]):
+                if isinstance(item, InputFileError):
+                    failures.append(item)
+                    continue
+                kinds[item.kind] += 1
+                doc_ids.add(item.doc_id)
+                yield item
+            if on_file is not None:
+                on_file(path)
+
+    write_units(units(), output)
+    return SegmentReport(
+        output=output,
+        files_read=len(files) - len({f.path for f in failures}),
+        documents=len(doc_ids),
+        units_by_kind=dict(kinds),
+        failures=tuple(failures),
+    )
