@@ -1,0 +1,78 @@
+"""`corpus-tools export` on the command line: summary, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import typer
+from test_export import agreement_case, ann, corpus, task, unit
+from typer.testing import CliRunner
+
+from corpus_tools.cli import app
+
+# `corpus-tools export ...` as a subcommand, however many other commands exist yet.
+CLI = typer.Typer()
+CLI.registered_commands = app.registered_commands
+
+
+@CLI.callback()
+def _group() -> None:
+    pass
+
+
+def run(*args: str):
+    return CliRunner().invoke(CLI, ["export", *args])
+
+
+def test_cli_exports_and_prints_summary(tmp_path):
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps(agreement_case() + corpus(12), ensure_ascii=False), "utf-8")
+    out = tmp_path / "out"
+    result = run(str(source), "-o", str(out), "--policy", "latest", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "train" in result.output and "validation" in result.output
+    assert "policy latest" in result.output
+    assert "κ 0.636" in result.output
+    assert datasets.load_from_disk(str(out / "dataset"))["train"].num_rows > 0
+
+
+def test_cli_reports_skipped_spans(tmp_path):
+    data = unit("docS", 0)
+    bad = task(data, ann(data, "training", [(0, 4, "RESPONSIBLE_BODY")], span_text="别的"))
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps([bad], ensure_ascii=False), "utf-8")
+    result = run(str(source), "-o", str(tmp_path / "out"), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "1 invalid spans left out" in result.output
+    assert f"task {bad['id']}" in result.output
+
+
+def test_cli_errors_are_one_line_exit_1_no_traceback(tmp_path):
+    cases = {
+        "notjson.json": "garbage",
+        "empty.json": "[]",
+        "offschema.json": json.dumps(
+            [task(unit("docX", 0), ann(unit("docX", 0), "positive"))], ensure_ascii=False
+        ),
+        "mismatch.json": json.dumps(
+            [
+                task(
+                    unit("docY", 0),
+                    ann(unit("docY", 0), "other", [(0, 4, "DEADLINE")], span_text="x"),
+                )
+            ],
+            ensure_ascii=False,
+        ),
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        result = run(str(path), "-o", str(tmp_path / "out"))
+        assert result.exit_code == 1, (name, result.output)
+        assert "Traceback" not in result.output
+        assert result.output.startswith("error:"), result.output
+    result = run("-o", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "either a Label Studio JSON file or --project" in result.output
+    result = run(str(tmp_path / "empty.json"), "--train", "0.5", "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1 and "add up to" in result.output
