@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,7 +42,263 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 # --- segment commands ---
 
+
+@app.command()
+@clean_errors
+def segment(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Notice files or directories (.txt .md .html .pdf .docx).")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Units file: .jsonl (default) or .parquet.")
+    ] = Path("out/units.jsonl"),
+) -> None:
+    """Cut notices into sentence units with document metadata and structure.
+
+    Reads every file given (directories recursively), splits files that hold
+    several notices, and writes one record per unit (heading, body or meta).
+
+    Example: corpus-tools segment data/notices -o out/units.jsonl
+    """
+    from rich.progress import Progress
+
+    from corpus_tools.ingest import iter_input_files
+    from corpus_tools.segment import segment_files
+
+    files = list(iter_input_files(paths))
+    with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
+        task = progress.add_task("segmenting", total=len(files))
+        report = segment_files(files, output=output, on_file=lambda _: progress.advance(task))
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.units_by_kind.items()))
+    console.print(
+        f"{report.documents} documents from {report.files_read} files → {report.output} "
+        f"({report.units} units: {kinds or 'none'})",
+        highlight=False,
+    )
+    for failure in report.failures:
+        console.print(f"[red]failed:[/red] {failure}", highlight=False)
+    if report.failures:
+        raise typer.Exit(code=1)
+
 # --- studio commands ---
+
+studio_app = typer.Typer(
+    help=(
+        "Run the embedded Label Studio (127.0.0.1, SQLite in your user data dir).\n\n"
+        "Example: corpus-tools studio start"
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(studio_app, name="studio")
+
+StudioUrl = Annotated[
+    str | None,
+    typer.Option(help="Label Studio URL (default: $LABEL_STUDIO_URL, else the embedded server)."),
+]
+StudioKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        show_default=False,
+        help="Personal access token (default: $LABEL_STUDIO_API_KEY, else the embedded server's); never printed.",
+    ),
+]
+ProjectTitle = Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")]
+
+
+def _progress_bar(description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ), description
+
+
+@studio_app.command("start")
+@clean_errors
+def studio_start(
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: 8080, or a free one).")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the server to answer.")
+    ] = 240.0,
+) -> None:
+    """Start the embedded Label Studio and print its URL and login.
+
+    The first start migrates the SQLite database (about 40 s), creates the admin
+    user and a personal access token, and stores them in a config file (mode 600)
+    in your user data directory. Example: corpus-tools studio start
+    """
+    from corpus_tools.studio import start_server
+
+    with console.status("Starting Label Studio (the first start takes about 40 s)…"):
+        info = start_server(port=port, timeout=timeout)
+    state = "already running" if info.already_running else f"started in {info.seconds:.0f} s"
+    typer.echo(f"Label Studio {state}: {info.url}")
+    typer.echo(f"login: {info.username}  password: {info.password}")
+    typer.echo(f"config: {info.config_path}  log: {info.log_path}")
+
+
+@studio_app.command("stop")
+@clean_errors
+def studio_stop() -> None:
+    """Stop the embedded Label Studio. Example: corpus-tools studio stop"""
+    from corpus_tools.studio import stop_server
+
+    status = stop_server()
+    typer.echo(
+        f"Label Studio stopped (pid {status.pid})"
+        if status.stopped
+        else "Label Studio was not running"
+    )
+
+
+@studio_app.command("status")
+@clean_errors
+def studio_status() -> None:
+    """Say whether the embedded Label Studio runs, with URL and login name.
+
+    Exits 1 when it does not run. Example: corpus-tools studio status
+    """
+    from corpus_tools.studio import server_status
+
+    status = server_status()
+    if not status.running:
+        typer.echo(
+            f"Label Studio is not running (data in {status.home}); run `corpus-tools studio start`"
+        )
+        raise typer.Exit(code=1)
+    typer.echo(f"Label Studio is running: {status.url} (pid {status.pid}, login {status.username})")
+
+
+@studio_app.command("config")
+@clean_errors
+def studio_config(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Where to write (default: label_configs/sentence_tagging.xml)."
+        ),
+    ] = None,
+) -> None:
+    """Regenerate the sentence-tagging label config from the schema.
+
+    Example: corpus-tools studio config
+    """
+    from corpus_tools.label_config import SENTENCE_TAGGING_PATH, write_sentence_tagging_config
+
+    typer.echo(f"wrote {write_sentence_tagging_config(output or SENTENCE_TAGGING_PATH)}")
+
+
+@app.command("push")
+@clean_errors
+def push(
+    units: Annotated[
+        Path, typer.Argument(help="A `segment` or `prelabel` output (.jsonl or .parquet).")
+    ],
+    project: ProjectTitle,
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+    batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 1000,
+    least_certain_first: Annotated[
+        bool,
+        typer.Option(help="With predictions: import by ascending score and sample by uncertainty."),
+    ] = True,
+) -> None:
+    """Push the body units of UNITS to a Label Studio project as tasks (no duplicates).
+
+    Creates the project with the sentence-tagging config if needed. Units already
+    in the project are skipped, so re-running after an interruption is safe.
+    Pre-label rows become predictions. Example:
+    corpus-tools push out/units.jsonl --project notices-2025
+    """
+    from corpus_tools.studio import push_units
+
+    bar, description = _progress_bar(f"Pushing to {project}")
+    with bar:
+        task = bar.add_task(description, total=None)
+        report = push_units(
+            units,
+            project=project,
+            url=url,
+            api_key=api_key,
+            batch_size=batch_size,
+            least_certain_first=least_certain_first,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    typer.echo(
+        f"project {report.project_title!r} (id {report.project_id}{', created' if report.project_created else ''}): "
+        f"{report.tasks_created} new tasks, {report.tasks_existing} already there, "
+        f"{report.predictions_created} predictions added ({report.predictions_skipped} already there) "
+        f"from {report.body_units} body units in {report.seconds:.1f} s"
+    )
+
+
+@app.command("push-annotations")
+@clean_errors
+def push_annotations_command(
+    annotations: Annotated[
+        Path, typer.Argument(help="Seed-set JSONL: {unit_id, measure_type, spans, annotator}.")
+    ],
+    project: ProjectTitle,
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Load annotations (e.g. the seed set) into a project whose units were pushed.
+
+    Each annotation is attributed to its annotator's user (created if missing);
+    re-running adds nothing. Example:
+    corpus-tools push-annotations data/seed/annotations.jsonl --project notices-2025
+    """
+    from corpus_tools.studio import push_annotations
+
+    bar, description = _progress_bar(f"Annotations to {project}")
+    with bar:
+        task = bar.add_task(description, total=None)
+        report = push_annotations(
+            annotations,
+            project=project,
+            url=url,
+            api_key=api_key,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    typer.echo(
+        f"project id {report.project_id}: {report.annotations_created} annotations created, "
+        f"{report.annotations_existing} already there, {len(report.units_missing)} units not in the project"
+        + (f" (first: {report.units_missing[0]})" if report.units_missing else "")
+    )
+
+
+@app.command("pull")
+@clean_errors
+def pull_command(
+    project: ProjectTitle,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Label Studio JSON file to write.")
+    ],
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Save every annotated task of a project as Label Studio JSON (export snapshot).
+
+    Keeps the annotator, lead time and cancelled (skipped) state. Example:
+    corpus-tools pull --project notices-2025 -o out/annotations.json
+    """
+    from corpus_tools.studio import pull
+
+    with console.status(f"Exporting {project}…"):
+        report = pull(project=project, output=output, url=url, api_key=api_key)
+    typer.echo(
+        f"wrote {report.path}: {report.tasks} tasks, {report.annotations} annotations "
+        f"({report.cancelled} skipped) by {len(report.annotators)} annotators in {report.seconds:.1f} s"
+    )
+
 
 # --- export commands ---
 

@@ -191,9 +191,13 @@ def _is_run_in_title(bold) -> bool:
 
 def _read_pdf(path: Path, data: bytes) -> SourceText:
     import io
+    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    # pypdf logs repair attempts on damaged files; the error we raise says it once.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

@@ -170,6 +170,7 @@ _AND_AFTER_ORG = re.compile(
 )
 
 _RUN_IN_TITLE_MAX = 25
+_TAG_MAX = 14  # `（重大隐患）`: short tags close a sentence; longer asides open the next
 _HEADING_LINE_MAX = 40
 _HEADING_WITH_COMMA_MAX = 32
 _MINOR_HEADING_MAX = 20
@@ -424,7 +425,7 @@ def _continues(buffer: str, line: str, role: Role | None) -> bool:
         return True
     if _bracket_depth(buffer) > 0:
         return True  # an open bracket always closes in the same paragraph
-    if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line):
+    if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line[1:]):
         return True  # a responsibility parenthetical stays with its item
     if role is not None or marker_of(line) is not None:
         return False
@@ -667,6 +668,7 @@ def cut_sentences(text: str) -> list[str]:
     for cut in cuts:
         while cut < len(text) and text[cut] in _CLOSERS + _WS and text[cut] not in _BRACKET_OPENERS:
             cut += 1
+        cut = _past_closing_parenthetical(text, cut)
         if cut <= start:
             continue
         pieces.append(text[start:cut])
@@ -683,6 +685,28 @@ def cut_sentences(text: str) -> list[str]:
         else:
             merged.append(piece)
     return [p.strip(_WS) for p in merged if p.strip(_WS)]
+
+
+def _past_closing_parenthetical(text: str, cut: int) -> int:
+    """Move a cut past a parenthetical that closes the sentence before it."""
+    if cut >= len(text) or text[cut] not in _BRACKET_OPENERS or marker_of(text[cut:]):
+        return cut
+    depth = 0
+    for index in range(cut, len(text)):
+        ch = text[index]
+        if ch in _BRACKET_OPENERS:
+            depth += 1
+        elif ch in "）)〕】]］":
+            depth -= 1
+            if depth == 0:
+                group = text[cut : index + 1]
+                if _RESPONSIBILITY.search(group[1:]) or len(group) <= _TAG_MAX:
+                    end = index + 1
+                    while end < len(text) and text[end] in "。；;" + _WS:
+                        end += 1
+                    return end
+                return cut
+    return cut
 
 
 def _is_closing_parenthetical(piece: str) -> bool:

@@ -1,0 +1,345 @@
+"""The segmenter: readers, cleaning, document splitting, unit cutting, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corpus_tools.cli import app
+from corpus_tools.errors import InputFileError
+from corpus_tools.segment import (
+    cut_sentences,
+    iter_documents,
+    iter_units,
+    read_units,
+    responsible_bodies,
+    segment_text,
+    write_units,
+)
+from tests.conftest import NEW_NOTICES, SAMPLE_NOTICES, TEST_DATA
+
+CJK_FONT = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+NOTICE_PARAGRAPHS = [
+    "测试市人民政府关于做好2025年安全生产工作的通知",
+    "测政发〔2025〕3号",
+    "各县（区）人民政府，市直各有关单位：",
+    "2025年，全市上下要坚持安全第一、预防为主。现将有关事项通知如下：",
+    "一、强化责任落实",
+    "（一）压实部门责任。各级各部门要认真落实“三管三必须”要求，每季度至少召开1次专题会议；对《安全生产法》规定的职责逐项明确。（责任单位：市应急局、市消防救援局）",
+    "（二）加强隐患排查。企业要在6月底前完成自查自改！检查结果报市安委会办公室。",
+    "测试市人民政府",
+    "2025年3月6日",
+]
+
+
+def units_of(path: Path) -> list[tuple[str, str]]:
+    return [(u.kind, u.text) for u in iter_units([path]) if not isinstance(u, InputFileError)]
+
+
+def without_spaces(units: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(kind, re.sub(r"\s+", "", text)) for kind, text in units]
+
+
+@pytest.fixture
+def notice_txt(tmp_path: Path) -> Path:
+    path = tmp_path / "notice.txt"
+    path.write_text("\n\n".join(NOTICE_PARAGRAPHS) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- unit rules
+
+
+def test_cuts_after_sentence_ends_but_not_inside_brackets_quotes_or_book_titles():
+    text = (
+        "要落实“不安全。不生产”要求；按《条例（试行）。》执行。（责任单位：市应急局）对照检查？是。"
+    )
+    assert cut_sentences(text) == [
+        "要落实“不安全。不生产”要求；",
+        "按《条例（试行）。》执行。（责任单位：市应急局）",
+        "对照检查？",
+        "是。",
+    ]
+
+
+def test_half_width_punctuation_and_closing_tag_parenthetical():
+    text = "加强执法检查;依法查处违法行为.严肃追责。(重大隐患)完善制度!"
+    assert cut_sentences(text) == [
+        "加强执法检查;",
+        "依法查处违法行为.严肃追责。(重大隐患)",
+        "完善制度!",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parenthetical", "bodies"),
+    [
+        ("（责任单位：市应急局、市消防救援局）", ("市应急局", "市消防救援局")),
+        ("（县安委会有关成员单位负责）", ("县安委会有关成员单位",)),
+        (
+            "〔市安委会成员单位和各县(市、区)政府负责。以下事项均需县级政府负责，不再一一列明〕",
+            ("市安委会成员单位", "各县(市、区)政府"),
+        ),
+        (
+            "（责任单位：各县（区）人民政府，经开区管委会，市级负有安全生产监管职责的部门指导督促落实）",
+            ("各县（区）人民政府", "经开区管委会", "市级负有安全生产监管职责的部门"),
+        ),
+        ("（市住房和城乡建设局牵头，市应急局等部门分工负责）", ("市住房和城乡建设局", "市应急局")),
+    ],
+)
+def test_responsible_bodies_are_split_and_stripped_of_role_words(parenthetical, bodies):
+    assert responsible_bodies(parenthetical) == bodies
+
+
+def test_notice_structure_metadata_and_item_bodies(notice_txt: Path):
+    units = [u for u in iter_units([notice_txt])]
+    by_text = {u.text: u for u in units}
+    assert [u.kind for u in units if u.kind != "body"][:4] == ["meta", "meta", "meta", "heading"]
+    title = by_text["（一）压实部门责任。"]
+    assert title.kind == "heading"
+    first = units[units.index(title) + 1]
+    assert first.text == "各级各部门要认真落实“三管三必须”要求，每季度至少召开1次专题会议；"
+    assert first.section_path == ("一、强化责任落实", "（一）压实部门责任。")
+    assert first.item_responsible_bodies == ("市应急局", "市消防救援局")
+    assert by_text["企业要在6月底前完成自查自改！"].item_responsible_bodies == ()
+    meta = units[0]
+    assert (meta.title, meta.doc_number, meta.date) == (
+        "测试市人民政府关于做好2025年安全生产工作的通知",
+        "测政发〔2025〕3号",
+        "2025-03-06",
+    )
+    assert meta.issuer == "测试市人民政府"
+    assert meta.addressees == ("各县（区）人民政府", "市直各有关单位")
+    assert by_text["2025年3月6日"].kind == "meta"
+
+
+def test_pdf_line_breaks_page_numbers_and_form_feeds_are_cleaned():
+    text = (
+        "一、加强监管\n\n各级各部门要加强安全生产监管，减少一\n\n— 3 —\n\f般事故。\n"
+        "（责任单位：市应急\n局）\n\n二、强化保障\n"
+    )
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    texts = [u.text for u in document_units(document)]
+    assert texts == [
+        "一、加强监管",
+        "各级各部门要加强安全生产监管，减少一般事故。（责任单位：市应急局）",
+        "二、强化保障",
+    ]
+
+
+def test_unit_ids_are_stable_across_runs(notice_txt: Path):
+    first = [u.unit_id for u in iter_units([notice_txt])]
+    second = [u.unit_id for u in iter_units([notice_txt])]
+    assert first == second and len(set(first)) == len(first)
+    assert all(uid.startswith("notice:") for uid in first)
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+def test_multi_notice_file_splits_into_yearly_documents():
+    documents = [d for d in iter_documents([SAMPLE_NOTICES / "003_5b1f32f4b5edf1e8.txt"])]
+    years = [d.meta.doc_id.split("#")[1] for d in documents]
+    assert years == [str(year) for year in range(2009, 2027)]
+    by_year = {d.meta.doc_id.split("#")[1]: d for d in documents}
+    # 2010 and 2014 have no title line: found by restarted numbering and by the signature.
+    assert by_year["2010"].meta.title == "" and by_year["2014"].meta.date == "2014-01-02"
+    assert by_year["2015"].meta.doc_number == "晋政发〔2015〕1号"
+    assert by_year["2021"].meta.date == "2021-01-28"
+    assert all(d.meta.issuer in {"山西省人民政府", ""} for d in documents)
+
+
+@pytest.mark.parametrize(
+    ("name", "doc_number", "date"),
+    [
+        ("000_274cda8d185c1074.txt", "同政发〔2025〕1号", "2025-03-06"),
+        ("001_adfa3942083f85c1.txt", "垣政发〔2025〕1号", "2025-03-06"),
+        ("002_bf9bfaf859591b6d.txt", "并政发〔2025〕1号", "2025-04-03"),
+    ],
+)
+def test_single_notice_files_have_metadata(name, doc_number, date):
+    (document,) = list(iter_documents([SAMPLE_NOTICES / name]))
+    assert (document.meta.doc_number, document.meta.date) == (doc_number, date)
+    assert document.meta.doc_id == name.removesuffix(".txt")
+    assert "关于做好2025年安全生产工作的通知" in document.meta.title
+
+
+@pytest.mark.parametrize(
+    ("name", "doc_number", "date", "issuer_part"),
+    [
+        (
+            "01_guowuyuan_anwei_2024_2_zhiben_gongjian_fangan_md.txt",
+            "安委会[2024]2号",
+            "2024-01-21",
+            "国务院安全生产委员会",
+        ),
+        (
+            "02_shandong_luanfa_2024_1_xiaofang_jinji_tongzhi_pdf.txt",
+            "鲁安发〔2024〕1号",
+            "2024-01-21",
+            "山东省人民政府安全生产委员会",
+        ),
+        ("03_taian_anweiban_2024_mingcha_anfang_zhenggai_pdf.txt", "", "2024-03-24", "泰安市"),
+        (
+            "04_nea_guoneng_zongtong_anquan_2021_108_dianli_huozai_html.txt",
+            "国能综通安全〔2021〕108号",
+            "2021-12-06",
+            "国家能源局综合司",
+        ),
+    ],
+)
+def test_external_notices_read_as_they_are(name, doc_number, date, issuer_part):
+    documents = list(iter_documents([NEW_NOTICES / name]))
+    notice = documents[0]
+    assert (notice.meta.doc_number, notice.meta.date) == (doc_number, date)
+    assert issuer_part in notice.meta.issuer
+    units = [u for d in documents for u in iter_units([NEW_NOTICES / name])]
+    texts = [u.text for u in units]
+    # No markup, page numbers, entities or indentation survive cleaning.
+    assert not any(re.search(r"<[a-z/]|&[a-z]+;|— \d+ —|\f|^[\s\u3000]", t) for t in texts)
+    assert sum(u.kind == "body" for u in units) >= 15
+
+
+def test_html_bold_run_in_titles_become_headings():
+    units = units_of(NEW_NOTICES / "04_nea_guoneng_zongtong_anquan_2021_108_dianli_huozai_html.txt")
+    assert ("heading", "抓好电力领域高风险场所火灾防控检查治理。") in units
+    index = units.index(("heading", "抓好电力领域高风险场所火灾防控检查治理。"))
+    assert units[index + 1][0] == "body" and units[index + 1][1].startswith("电力企业要高度重视")
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "02_shandong_luanfa_2024_1_xiaofang_jinji_tongzhi",
+        "03_taian_anweiban_2024_mingcha_anfang_zhenggai",
+    ],
+)
+def test_real_pdfs_give_the_units_of_their_text_extractions(stem):
+    from_pdf = units_of(TEST_DATA / "pdf" / f"{stem}.pdf")
+    from_txt = units_of(TEST_DATA / "pdf" / f"{stem}_pdf.txt")
+    assert len(from_pdf) == len(from_txt) > 30
+    # The two extractors place spaces around numbers differently (`至21 日` / `至 21 日`);
+    # boundaries, kinds and every other character must agree.
+    assert without_spaces(from_pdf) == without_spaces(from_txt)
+    docs_pdf = [d.meta for d in iter_documents([TEST_DATA / "pdf" / f"{stem}.pdf"])]
+    docs_txt = [d.meta for d in iter_documents([TEST_DATA / "pdf" / f"{stem}_pdf.txt"])]
+    assert [(m.title, m.doc_number, m.date) for m in docs_pdf] == [
+        (m.title, m.doc_number, m.date) for m in docs_txt
+    ]
+
+
+# ---------------------------------------------------------------- readers
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-8-sig", "utf-8"])
+def test_text_encodings_are_detected(notice_txt: Path, tmp_path: Path, encoding: str):
+    encoded = tmp_path / f"notice_{encoding}.txt"
+    encoded.write_bytes(notice_txt.read_text(encoding="utf-8").encode(encoding))
+    assert units_of(encoded) == units_of(notice_txt)
+
+
+def test_html_reader_matches_plain_text(notice_txt: Path, tmp_path: Path):
+    body = "".join(f"<p>&emsp;&emsp;{p}</p>\n" for p in NOTICE_PARAGRAPHS)
+    page = tmp_path / "notice.html"
+    page.write_text(
+        f"<html><head><style>p{{}}</style></head><body>{body}</body></html>", encoding="utf-8"
+    )
+    assert units_of(page) == units_of(notice_txt)
+
+
+def test_docx_reader_matches_plain_text(notice_txt: Path, tmp_path: Path):
+    import docx
+
+    document = docx.Document()
+    for paragraph in NOTICE_PARAGRAPHS:
+        document.add_paragraph(paragraph)
+    path = tmp_path / "notice.docx"
+    document.save(path)
+    assert units_of(path) == units_of(notice_txt)
+
+
+def test_pdf_reader_matches_plain_text(notice_txt: Path, tmp_path: Path):
+    from fpdf import FPDF
+
+    assert CJK_FONT.exists(), "install Debian's fonts-droid-fallback (.ci/run does)"
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("latin", fname=str(LATIN_FONT))
+    pdf.add_font("cjk", fname=str(CJK_FONT))
+    pdf.set_font("cjk", size=11)
+    pdf.set_fallback_fonts(["latin"])
+    for paragraph in NOTICE_PARAGRAPHS:
+        # Narrow cells force line breaks inside paragraphs, as real PDFs have.
+        pdf.multi_cell(w=120, h=7, text=paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+    path = tmp_path / "notice.pdf"
+    pdf.output(str(path))
+    assert units_of(path) == units_of(notice_txt)
+
+
+# ---------------------------------------------------------------- output and CLI
+
+
+def test_parquet_and_jsonl_round_trip(notice_txt: Path, tmp_path: Path):
+    units = [u for u in iter_units([notice_txt])]
+    for name in ("units.jsonl", "units.parquet"):
+        path = tmp_path / name
+        assert write_units(units, path) == len(units)
+        assert list(read_units(path)) == units
+
+
+def test_cli_reports_each_bad_file_and_still_writes_the_rest(notice_txt: Path, tmp_path: Path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(bytes(range(256)) * 8)
+    corrupt = tmp_path / "corrupt.pdf"
+    corrupt.write_bytes(b"%PDF-1.4\n1 0 obj garbage")
+    missing = tmp_path / "missing.txt"
+    output = tmp_path / "out" / "units.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "segment",
+            str(notice_txt),
+            str(empty),
+            str(binary),
+            str(corrupt),
+            str(missing),
+            "-o",
+            str(output),
+        ],
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    for bad, reason in [
+        (empty, "empty"),
+        (binary, "binary"),
+        (corrupt, "PDF"),
+        (missing, "does not exist"),
+    ]:
+        assert any(str(bad) in line and reason in line for line in lines), (bad, result.output)
+    assert "Traceback" not in result.output
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert {row["source_path"] for row in written} == {str(notice_txt)}
+    assert "1 documents from 1 files" in result.output
+
+
+def test_cli_segments_the_sample_corpus(tmp_path: Path):
+    output = tmp_path / "units.parquet"
+    result = CliRunner().invoke(app, ["segment", str(SAMPLE_NOTICES), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "21 documents from 4 files" in result.output
+    import polars as pl
+
+    frame = pl.read_parquet(output)
+    assert frame.filter(pl.col("kind") == "body").height > 1500
+    assert frame["unit_id"].n_unique() == frame.height
