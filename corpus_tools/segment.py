@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from corpus_tools.errors import CorpusToolsError, InputFileError
@@ -256,40 +257,55 @@ def marker_of(text: str) -> Marker | None:
     return None
 
 
+def _is_banner(line: str, compact: str) -> bool:
+    return (
+        bool(_BANNER.search(compact))
+        and len(compact) <= 40
+        and not _has_terminal(compact)
+        and "关于" not in compact
+    )
+
+
+def _is_org(line: str, compact: str) -> bool:
+    return (
+        len(compact) <= 30
+        and bool(_ORG_END.search(compact))
+        and not re.search(r"[，,。：:；;、（(]", compact)
+    )
+
+
+# Checked in order; the first that holds names the line. Each takes (line, compact).
+_ROLE_CHECKS: tuple[tuple[Role, Callable[[str, str], bool]], ...] = (
+    (Role.URL, lambda line, compact: bool(_URL.match(line))),
+    (Role.FIELD, lambda line, compact: "|" in line or bool(_FIELD_LINE.match(line))),
+    (Role.DOC_NUMBER, lambda line, compact: bool(_DOC_NUMBER.match(compact))),
+    (Role.DATE, lambda line, compact: bool(_DATE_LINE.match(compact))),
+    (Role.NOTE, lambda line, compact: bool(_NOTE.match(compact))),
+    (
+        Role.ATTACHMENT,
+        lambda line, compact: len(compact) <= 80 and bool(_ATTACHMENT.search(compact)),
+    ),
+    (Role.COPY, lambda line, compact: len(compact) <= 120 and bool(_COPY.search(compact))),
+    (Role.CONTACT, lambda line, compact: bool(_CONTACT.match(compact))),
+    (Role.BANNER, _is_banner),
+    (Role.TITLE, lambda line, compact: _looks_like_title(compact)),
+    (Role.ADDRESSEE, lambda line, compact: _looks_like_addressee(compact)),
+    (Role.ORG, _is_org),
+)
+# Roles a line of running prose (a comma or an inner 。) can still have.
+_PROSE_ROLES = frozenset(
+    {Role.FIELD, Role.NOTE, Role.ATTACHMENT, Role.COPY, Role.CONTACT, Role.ADDRESSEE}
+)
+_PROSE_CHECKS = tuple((role, check) for role, check in _ROLE_CHECKS if role in _PROSE_ROLES)
+
+
+@lru_cache(maxsize=8192)
 def _meta_role(line: str) -> Role | None:
     """The meta role a line has on its own, whatever stands around it."""
-    compact = re.sub(r"\s+", "", line)
-    checks: tuple[tuple[Role, Callable[[], bool]], ...] = (
-        (Role.URL, lambda: bool(_URL.match(line))),
-        (Role.FIELD, lambda: "|" in line or bool(_FIELD_LINE.match(line))),
-        (Role.DOC_NUMBER, lambda: bool(_DOC_NUMBER.match(compact))),
-        (Role.DATE, lambda: bool(_DATE_LINE.match(compact))),
-        (Role.NOTE, lambda: bool(_NOTE.match(compact))),
-        (Role.ATTACHMENT, lambda: bool(_ATTACHMENT.search(compact)) and len(compact) <= 80),
-        (Role.COPY, lambda: bool(_COPY.search(compact)) and len(compact) <= 120),
-        (Role.CONTACT, lambda: bool(_CONTACT.match(compact))),
-        (
-            Role.BANNER,
-            lambda: (
-                bool(_BANNER.search(compact))
-                and len(compact) <= 40
-                and not _has_terminal(compact)
-                and "关于" not in compact
-            ),
-        ),
-        (Role.TITLE, lambda: _looks_like_title(compact)),
-        (Role.ADDRESSEE, lambda: _looks_like_addressee(compact)),
-        (
-            Role.ORG,
-            lambda: (
-                len(compact) <= 30
-                and bool(_ORG_END.search(compact))
-                and not re.search(r"[，,。：:；;、（(]", compact)
-            ),
-        ),
-    )
-    for role, check in checks:
-        if check():
+    compact = line.replace(" ", "").replace("\u3000", "").replace("\t", "")
+    prose = "，" in compact or "。" in compact[:-1]
+    for role, check in _PROSE_CHECKS if prose else _ROLE_CHECKS:
+        if check(line, compact):
             return role
     return None
 
@@ -321,8 +337,7 @@ def _balanced(text: str) -> bool:
     return _bracket_depth(text) == 0
 
 
-def _bracket_depth(text: str) -> int:
-    depth = 0
+def _bracket_depth(text: str, depth: int = 0) -> int:
     for match in _STRUCTURAL.finditer(text):
         ch = match.group()
         if ch in _BRACKET_OPENERS or ch == "《":
@@ -377,6 +392,7 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
     buffer = ""
     deferred: list[Paragraph] = []
     width = _layout_width(lines)
+    depth = 0  # brackets left open in `buffer`, kept as lines are added
 
     def flush() -> None:
         nonlocal buffer
@@ -397,11 +413,13 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
             flush()
             paragraphs.append(_heading(line))
             continue
-        if buffer and _continues(buffer, line, role):
+        if buffer and _continues(buffer, line, role, depth=depth):
             buffer = _join(buffer, line)
+            depth = _bracket_depth(line, depth)
         else:
             flush()
             buffer = line
+            depth = _bracket_depth(line)
         if (role is not None and not _may_continue_title(buffer)) or _is_heading_line(
             buffer, width
         ):
@@ -420,10 +438,10 @@ def _may_continue_title(buffer: str) -> bool:
     )
 
 
-def _continues(buffer: str, line: str, role: Role | None) -> bool:
+def _continues(buffer: str, line: str, role: Role | None, *, depth: int) -> bool:
     if _may_continue_title(buffer) and not _has_terminal(line) and _TITLE_END.search(line):
         return True
-    if _bracket_depth(buffer) > 0:
+    if depth > 0:
         return True  # an open bracket always closes in the same paragraph
     if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line[1:]):
         return True  # a responsibility parenthetical stays with its item
