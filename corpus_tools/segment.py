@@ -250,11 +250,15 @@ def clean_lines(text: str) -> list[str]:
     return lines
 
 
-def marker_of(text: str) -> Marker | None:
-    for marker, pattern in _MARKERS:
-        if pattern.match(text):
-            return marker
-    return None
+_ANY_MARKER = re.compile(
+    "|".join(f"(?P<{marker.value}>{pattern.pattern.removeprefix('^')})" for marker, pattern in _MARKERS)
+)
+
+
+def marker_of(text: str, pos: int = 0) -> Marker | None:
+    """The numbering style that starts `text` at `pos`, if any."""
+    match = _ANY_MARKER.match(text, pos)
+    return Marker(match.lastgroup) if match else None
 
 
 def _is_banner(line: str, compact: str) -> bool:
@@ -707,7 +711,7 @@ def cut_sentences(text: str) -> list[str]:
 
 def _past_closing_parenthetical(text: str, cut: int) -> int:
     """Move a cut past a parenthetical that closes the sentence before it."""
-    if cut >= len(text) or text[cut] not in _BRACKET_OPENERS or marker_of(text[cut:]):
+    if cut >= len(text) or text[cut] not in _BRACKET_OPENERS or marker_of(text, cut):
         return cut
     depth = 0
     for index in range(cut, len(text)):
