@@ -314,6 +314,14 @@ def export_command(
     project: Annotated[
         str | None, typer.Option(help="Pull this Label Studio project instead of reading FILE.")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Label Studio URL for --project (default: LABEL_STUDIO_URL, embedded)."),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="API key for --project (default: LABEL_STUDIO_API_KEY, embedded)."),
+    ] = None,
     policy: Annotated[
         Literal["majority", "latest", "drop-conflicts"],
         typer.Option(help="How several annotations of one unit become one."),
@@ -329,7 +337,11 @@ def export_command(
 ) -> None:
     """Export Label Studio annotations to a Hugging Face dataset (Arrow, Parquet, card).
 
+    Writes DIR/dataset (save_to_disk), DIR/data/{split}.parquet, DIR/README.md
+    (dataset card) and DIR/export-report.json; splits are by document.
+
     Example: corpus-tools export annotations.json -o exports/seed
+    (or: corpus-tools export --project "Work-safety notices" -o exports/seed)
     """
     from rich.table import Table
 
@@ -339,6 +351,8 @@ def export_command(
         source,
         out,
         project=project,
+        url=url,
+        api_key=api_key,
         policy=Policy(policy),
         sizes=SplitSizes(train=train, validation=validation, test=test),
         seed=seed,

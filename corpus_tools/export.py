@@ -894,6 +894,8 @@ def export_annotations(
     out_dir: Path,
     *,
     project: str | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
     policy: Policy = Policy.MAJORITY,
     sizes: SplitSizes | None = None,
     seed: int = DEFAULT_SEED,
@@ -903,7 +905,8 @@ def export_annotations(
     """Export annotations to `out_dir` (layout in the module doc) and return the report.
 
     `source` is a Label Studio JSON export file or its parsed task list; or
-    give `project` (a Label Studio project title) to pull it from the server.
+    give `project` (a Label Studio project title) to pull it from the server
+    (`url`/`api_key` as for `studio.pull`: options, environment, embedded server).
     """
     if (source is None) == (project is None):
         raise ExportError(
@@ -911,7 +914,7 @@ def export_annotations(
         )
     if project is not None:
         name = f"Label Studio project {project!r}"
-        tasks = pull_project_tasks(project)
+        tasks = pull_project_tasks(project, url=url, api_key=api_key)
         check_label_studio_tasks(tasks, source=name)
     elif isinstance(source, (str, Path)):
         name = Path(source).name
@@ -926,11 +929,18 @@ def export_annotations(
     return write_export(export, out_dir, license=license)
 
 
-def pull_project_tasks(project: str) -> list[dict]:
-    """All tasks of a Label Studio project as Label Studio JSON (through the studio module)."""
+def pull_project_tasks(
+    project: str, *, url: str | None = None, api_key: str | None = None
+) -> list[dict]:
+    """All annotated tasks of a Label Studio project as Label Studio JSON (via `studio.pull`)."""
+    import tempfile
+
     from corpus_tools import studio
 
-    return studio.pull_tasks(project)
+    with tempfile.TemporaryDirectory(prefix="corpus-tools-export-") as tmp:
+        path = Path(tmp) / "label-studio.json"
+        studio.pull(project=project, output=path, url=url, api_key=api_key)
+        return read_label_studio_json(path)
 
 
 # --------------------------------------------------------------------------- card
