@@ -45,6 +45,7 @@ _BRACKET_OPENERS = "（(〔【[［"
 _PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
 _INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+_TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher's typesetter
 _YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
 
 _CN_NUM = "一二三四五六七八九十"
@@ -171,6 +172,7 @@ _AND_AFTER_ORG = re.compile(
 )
 
 _RUN_IN_TITLE_MAX = 25
+_BARE_TITLE_MAX = 10
 _TAG_MAX = 14  # `（重大隐患）`: short tags close a sentence; longer asides open the next
 _HEADING_LINE_MAX = 40
 _HEADING_WITH_COMMA_MAX = 32
@@ -238,7 +240,7 @@ def clean_lines(text: str) -> list[str]:
         if line.startswith("#"):
             line = _MARKDOWN_HEADING.sub("", line).strip(_WS)
             marked = True
-        line = line.replace("**", "")
+        line = _TYPESETTING_CODE.sub("", line.replace("**", ""))
         if not line or _PAGE_NUMBER_LINE.match(line):
             continue
         # Web pages put the 文号 on the title's line: `关于……的通知 国能综通安全〔2021〕108号`.
@@ -251,7 +253,9 @@ def clean_lines(text: str) -> list[str]:
 
 
 _ANY_MARKER = re.compile(
-    "|".join(f"(?P<{marker.value}>{pattern.pattern.removeprefix('^')})" for marker, pattern in _MARKERS)
+    "|".join(
+        f"(?P<{marker.value}>{pattern.pattern.removeprefix('^')})" for marker, pattern in _MARKERS
+    )
 )
 
 
@@ -751,22 +755,38 @@ def _is_closing_parenthetical(piece: str) -> bool:
 
 
 def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
-    """`（一）强化学习贯彻。各级…` → (`（一）强化学习贯彻。`, `各级…`); else ("", text)."""
-    if marker is None:
+    """`（一）强化学习贯彻。各级…` → (`（一）强化学习贯彻。`, `各级…`); else ("", text).
+
+    A numbered title may stand alone (`（十）深化专项整治。`); an unnumbered one
+    must be a bare name (`煤矿。`, `道路交通。`), as sector sub-titles are.
+    """
+    first_end = _first_sentence_end(text)
+    if first_end is None:
         return "", text
-    pieces = cut_sentences(text)
-    if len(pieces) < 2:
-        return "", text
-    first = pieces[0]
-    number = _MARKERS_BY_KIND[marker].match(first)
-    title = first[number.end() :] if number else first
+    first = text[:first_end].strip(_WS)
+    if marker is not None:
+        number = _MARKERS_BY_KIND[marker].match(first)
+        title = first[number.end() :] if number else first
+        limit = _RUN_IN_TITLE_MAX
+    else:
+        title, limit = first, _BARE_TITLE_MAX
     if (
-        len(title) <= _RUN_IN_TITLE_MAX
+        2 <= len(title.rstrip("。.")) <= limit
         and first.endswith(("。", "."))
-        and not any(ch in title for ch in "，,；;：:")
+        and not any(ch in title for ch in "，,；;：:、“”（）()")
+        and (marker is not None or not re.search(r"[要应须将把\d]", title))
     ):
-        return first, text[text.index(first) + len(first) :].strip(_WS)
+        return first, text[first_end:].strip(_WS)
     return "", text
+
+
+def _first_sentence_end(text: str) -> int | None:
+    """End of the first sentence when it ends in `。` outside brackets, else None."""
+    match = re.search(r"[。.]", text)
+    if match is None or match.end() > _RUN_IN_TITLE_MAX + 12:
+        return None
+    head = text[: match.start()]
+    return match.end() if _bracket_depth(head) == 0 and "“" not in head else None
 
 
 _MARKERS_BY_KIND = dict(_MARKERS)
@@ -848,11 +868,14 @@ class _Outline:
 
     stack: list[tuple[Marker, str | None]] = field(default_factory=list)
 
-    def enter(self, marker: Marker, heading: str | None) -> None:
+    def enter(self, marker: Marker, heading: str | None) -> tuple[str, ...]:
+        """Open a numbered item; return the headings above it (siblings closed)."""
         kinds = [kind for kind, _ in self.stack]
         if marker in kinds:
             del self.stack[kinds.index(marker) :]
+        above = self.path()
         self.stack.append((marker, heading))
+        return above
 
     def path(self) -> tuple[str, ...]:
         return tuple(h for _, h in self.stack if h)
@@ -871,17 +894,13 @@ def document_units(doc: Document) -> list[Unit]:
             drafts.append((UnitKind.META, para.text, outline.path()))
             continue
         if para.role is Role.HEADING:
-            path = outline.path()
-            if para.marker is not None:
-                outline.enter(para.marker, para.text)
+            path = outline.enter(para.marker, para.text) if para.marker else outline.path()
             item_start = len(drafts)
             drafts.append((UnitKind.HEADING, para.text, path))
             continue
-        text = para.text
-        if para.marker is not None:
-            title, text = split_run_in_title(text, para.marker)
-            path = outline.path()
-            outline.enter(para.marker, title or None)
+        title, text = split_run_in_title(para.text, para.marker)
+        if para.marker is not None or title:
+            path = outline.enter(para.marker or Marker.BOLD, title or None)
             item_start = len(drafts)
             if title:
                 drafts.append((UnitKind.HEADING, title, path))

@@ -343,3 +343,27 @@ def test_cli_segments_the_sample_corpus(tmp_path: Path):
     frame = pl.read_parquet(output)
     assert frame.filter(pl.col("kind") == "body").height > 1500
     assert frame["unit_id"].n_unique() == frame.height
+
+
+def test_title_only_items_and_bare_sector_titles_are_headings():
+    text = "一、重点行业\n（十）深化重点行业专项整治。\n煤矿。要严格落实瓦斯防治措施。\n道路交通。\n强化〖HTF〗源头管控，每月通报一次。\n"
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    units = [(u.kind, u.text, u.section_path) for u in document_units(document)]
+    assert units == [
+        ("heading", "一、重点行业", ()),
+        ("heading", "（十）深化重点行业专项整治。", ("一、重点行业",)),
+        ("heading", "煤矿。", ("一、重点行业", "（十）深化重点行业专项整治。")),
+        (
+            "body",
+            "要严格落实瓦斯防治措施。",
+            ("一、重点行业", "（十）深化重点行业专项整治。", "煤矿。"),
+        ),
+        ("heading", "道路交通。", ("一、重点行业", "（十）深化重点行业专项整治。")),
+        (
+            "body",
+            "强化源头管控，每月通报一次。",
+            ("一、重点行业", "（十）深化重点行业专项整治。", "道路交通。"),
+        ),
+    ]
