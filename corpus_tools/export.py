@@ -196,6 +196,7 @@ class ExportReport:
     documents: int
     splits: dict[str, SplitSummary]
     agreement: Agreement
+    empty_splits: tuple[str, ...] = ()
     out_dir: str | None = None
 
     def to_dict(self) -> dict:
@@ -218,6 +219,10 @@ class ExportReport:
             ),
         }
         lines += [f"{n} {what}" for what, n in counts.items() if n]
+        lines += [
+            f"{name} left out: no document was left for it (too few documents)"
+            for name in self.empty_splits
+        ]
         for name, split in self.splits.items():
             if split.missing_measure_types:
                 lines.append(
@@ -653,9 +658,10 @@ def assign_splits(
     """Map each document to one split: deterministic for `seed`.
 
     First every measure type is spread over the splits (rarest type first,
-    train then test then validation) as far as there are documents with it;
-    then the other documents, in an order shuffled by `seed`, each go to the
-    split furthest below its share of units.
+    train then test then validation) as far as there are documents with it,
+    keeping one document back for each split still empty; then the other
+    documents, in an order shuffled by `seed`, each go to an empty split
+    first, else to the split furthest below its share of units.
     """
     docs = sorted(doc_units)
     random.Random(seed).shuffle(docs)
@@ -672,20 +678,30 @@ def assign_splits(
         units[split] += doc_units[doc]
         types[split] |= doc_types[doc]
 
+    def others_empty(split: str) -> int:
+        return sum(1 for s in active if s != split and units[s] == 0)
+
     doc_count = Counter(t for d in docs for t in doc_types[d])
     for measure_type in sorted(doc_count, key=lambda t: (doc_count[t], t)):
         for split in (s for s in _COVERAGE_ORDER if s in active):
             if measure_type in types[split]:
                 continue
+            if len(docs) - len(assigned) - 1 < others_empty(split):
+                continue  # the last documents are kept for the splits that have none
             candidates = [d for d in docs if d not in assigned and measure_type in doc_types[d]]
             if not candidates:
                 break
             # Small documents for the held-out splits keep their sizes near the target.
             key = (lambda d: rank[d]) if split == "train" else (lambda d: (doc_units[d], rank[d]))
             put(min(candidates, key=key), split)
+    order = {s: i for i, s in enumerate(_COVERAGE_ORDER)}
     for doc in docs:
         if doc not in assigned:
-            put(doc, max(active, key=lambda s: fractions[s] * total - units[s]))
+            empty = [s for s in active if units[s] == 0]
+            if empty:
+                put(doc, min(empty, key=order.__getitem__))
+            else:
+                put(doc, max(active, key=lambda s: fractions[s] * total - units[s]))
     return assigned
 
 
@@ -754,8 +770,14 @@ def build_export(
     columns = list(features)
     dataset = DatasetDict()
     summaries: dict[str, SplitSummary] = {}
+    empty: list[str] = []
     for split in sizes.active():
         part = frame.filter(pl.col("split") == split)
+        if part.is_empty():
+            # Too few documents for this split; an empty split would not load back
+            # (`load_from_disk` fails on it), so it is left out and reported.
+            empty.append(split)
+            continue
         dataset[split] = Dataset.from_polars(part.select(columns), features=features, split=split)
         summaries[split] = _summarise(part, doc_types)
 
@@ -778,6 +800,7 @@ def build_export(
         documents=len(doc_units),
         splits=summaries,
         agreement=agreement(records),
+        empty_splits=tuple(empty),
     )
     return Export(dataset=dataset, report=report)
 
@@ -941,6 +964,46 @@ def pull_project_tasks(
         path = Path(tmp) / "label-studio.json"
         studio.pull(project=project, output=path, url=url, api_key=api_key)
         return read_label_studio_json(path)
+
+
+def verify_export(out_dir: Path) -> dict[str, int]:
+    """Check an export directory; return the rows per split or raise ExportError.
+
+    Loads it with `datasets.load_from_disk` and with `load_dataset("parquet")`,
+    and checks: the declared features, equal rows both ways, every span's
+    `text[start:end]`, tokens and BIO tags aligned with the text, no document
+    in two splits.
+    """
+    import datasets
+
+    out_dir = Path(out_dir)
+    features = dataset_features()
+    try:
+        with _quiet_datasets():
+            from_disk = datasets.load_from_disk(str(out_dir / DATASET_DIR))
+            files = {s: str(out_dir / PARQUET_DIR / f"{s}.parquet") for s in from_disk}
+            from_parquet = datasets.load_dataset("parquet", data_files=files)
+    except (FileNotFoundError, ValueError) as error:
+        raise ExportError(
+            f"{out_dir}: not a readable export ({error}); re-run `corpus-tools export`"
+        ) from None
+    seen: dict[str, str] = {}
+    for name, split in from_disk.items():
+        for loaded in (split, from_parquet[name]):
+            if loaded.features != features:
+                raise ExportError(f"{out_dir}: split {name} does not have the schema's features")
+        if from_parquet[name].num_rows != split.num_rows:
+            raise ExportError(f"{out_dir}: split {name} has different rows in Arrow and Parquet")
+        for row in split:
+            if row["tokens"] != list(row["text"]) or len(row["ner_tags"]) != len(row["text"]):
+                raise ExportError(f"{out_dir}: unit {row['id']}: tokens do not match its text")
+            for span in row["spans"]:
+                if row["text"][span["start"] : span["end"]] != span["text"]:
+                    raise ExportError(f"{out_dir}: unit {row['id']}: span {span} does not match")
+            other = seen.setdefault(row["doc_id"], name)
+            if other != name:
+                raise ExportError(f"{out_dir}: document {row['doc_id']} is in {other} and {name}")
+    return {name: split.num_rows for name, split in from_disk.items()}
 
 
 # --------------------------------------------------------------------------- card

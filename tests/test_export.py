@@ -19,6 +19,7 @@ from corpus_tools.export import (
     cohen_kappa,
     export_annotations,
     read_label_studio_json,
+    verify_export,
 )
 from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS, Unit, dataset_features
 
@@ -198,6 +199,16 @@ def test_dataset_card_has_hf_yaml_header_and_figures(tmp_path):
     assert saved["units_exported"] == 48
 
 
+def test_verify_export_accepts_an_export_and_names_a_broken_one(tmp_path):
+    out = tmp_path / "out"
+    report = export_annotations(write(tmp_path, corpus()), out)
+    rows = verify_export(out)
+    assert rows == {name: s.units for name, s in report.splits.items()}
+    (out / "data" / "test.parquet").unlink()
+    with pytest.raises(ExportError, match="not a readable export"):
+        verify_export(out)
+
+
 def test_re_export_replaces_an_earlier_export_but_not_other_files(tmp_path):
     path = write(tmp_path, corpus())
     out = tmp_path / "out"
@@ -258,6 +269,14 @@ def test_rare_type_goes_to_train_then_test_and_is_reported_missing():
     assert train_has
     assert "training" in report.splits["test"].missing_measure_types
     assert any("lacks training" in note for note in report.notes())
+
+
+def test_a_split_without_documents_is_left_out_and_reported(tmp_path):
+    report = export_annotations(corpus(docs=2), tmp_path / "out")
+    assert set(report.splits) == {"train", "test"}
+    assert report.empty_splits == ("validation",)
+    assert any("validation left out" in note for note in report.notes())
+    assert verify_export(tmp_path / "out") == {"train": 4, "test": 4}
 
 
 # --------------------------------------------------------------------------- policies
