@@ -1,0 +1,70 @@
+"""The committed seed annotations: sound spans, schema ids, the promised counts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
+from corpus_tools.seed import judgement_problem
+from tests.conftest import PROJECT_ROOT
+
+ANNOTATIONS = PROJECT_ROOT / "data" / "annotations"
+
+
+def records(name: str) -> list[dict]:
+    return [
+        json.loads(line) for line in (ANNOTATIONS / name).read_text(encoding="utf-8").splitlines()
+    ]
+
+
+@pytest.mark.parametrize("name", ["seed_pass1.jsonl", "second_pass.jsonl"])
+def test_every_record_is_sound(name: str):
+    rows = records(name)
+    assert rows
+    for row in rows:
+        assert judgement_problem(row) == "", row["unit_id"]
+        assert row["measure_type"] in MEASURE_TYPES
+        assert all(span["label"] in SPAN_LABELS for span in row["spans"])
+        assert all(row["text"][s["start"] : s["end"]] == s["text"] for s in row["spans"])
+    assert len({row["unit_id"] for row in rows}) == len(rows)
+
+
+def test_seed_counts():
+    rows = records("seed_pass1.jsonl")
+    assert len(rows) >= 1500
+    doc_ids = {row["doc_id"] for row in rows}
+    assert {d.split("_")[0] for d in doc_ids} >= {"000", "001", "002", "003"}
+    assert len({d for d in doc_ids if d.startswith("003_")}) >= 8
+    types = Counter(row["measure_type"] for row in rows)
+    assert all(types[t] >= 30 for t in MEASURE_TYPES), types
+    labels = Counter(span["label"] for row in rows for span in row["spans"])
+    assert labels["RESPONSIBLE_BODY"] >= 100
+    # The corpus holds fewer deadlines and frequencies (see data/annotations/README.md).
+    assert labels["DEADLINE"] >= 60 and labels["FREQUENCY"] >= 60, labels
+
+
+def test_second_pass_overlaps_the_first():
+    first = {row["unit_id"] for row in records("seed_pass1.jsonl")}
+    second = {row["unit_id"] for row in records("second_pass.jsonl")}
+    assert len(first & second) >= 200
+    assert {row["annotator"] for row in records("second_pass.jsonl")} == {"annotator_2"}
+
+
+def test_judgement_problem_catches_bad_records():
+    good = {
+        "measure_type": "other",
+        "text": "市应急局负责。",
+        "spans": [{"start": 0, "end": 4, "label": "RESPONSIBLE_BODY", "text": "市应急局"}],
+    }
+    assert judgement_problem(good) == ""
+    assert "measure_type" in judgement_problem({**good, "measure_type": "mining"})
+    shifted = {
+        **good,
+        "spans": [{"start": 1, "end": 5, "label": "RESPONSIBLE_BODY", "text": "市应急局"}],
+    }
+    assert "does not match" in judgement_problem(shifted)
+    unknown = {**good, "spans": [{"start": 0, "end": 4, "label": "PLACE", "text": "市应急局"}]}
+    assert "not one of" in judgement_problem(unknown)
