@@ -394,4 +394,234 @@ def export_command(
 
 # --- train / evaluate / prelabel commands ---
 
+
+@app.command("train")
+@clean_errors
+def train_command(
+    export_dir: Annotated[
+        Path, typer.Argument(help="Export directory (`corpus-tools export -o DIR`).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
+    config: Annotated[
+        Path | None, typer.Option(help="spaCy training config (default: the project's).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Config override section.key=value (repeatable), e.g. --set training.dropout=0.2",
+        ),
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many updates.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Stop after this many epochs (0: no limit).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    name: Annotated[
+        str, typer.Option(help="Model name (model_version = name-version).")
+    ] = "zh_worksafety_prelabel",
+    version: Annotated[str, typer.Option(help="Model version.")] = "0.1.0",
+    select_rules: Annotated[
+        bool,
+        typer.Option(
+            help="Choose rule spans per label where they beat the learned model on validation."
+        ),
+    ] = True,
+) -> None:
+    """Train the pre-labeling model (measure type + spans) on an export's train split.
+
+    Keeps the best checkpoint on the validation split. Example:
+    corpus-tools train exports/seed -o models/prelabel --max-steps 2000
+    """
+    from corpus_tools.train import parse_overrides, train_model
+
+    def show(p) -> None:
+        losses = " ".join(f"{k}={v:.1f}" for k, v in p.losses.items())
+        mark = " *" if p.is_best else ""
+        console.print(
+            f"step {p.step:>5}/{p.max_steps or '∞'} epoch {p.epoch:>3}  {losses}  "
+            f"measure macro-F1 {p.cats_macro_f or 0:.3f}  span F1 {p.ents_f or 0:.3f}  "
+            f"score {p.score:.3f}{mark}",
+            highlight=False,
+        )
+
+    result = train_model(
+        export_dir,
+        output,
+        config_path=config,
+        overrides=parse_overrides(overrides or []),
+        max_steps=max_steps,
+        max_epochs=epochs,
+        seed=seed,
+        name=name,
+        version=version,
+        select_rules=select_rules,
+        progress=show,
+    )
+    for rule in result.rules:
+        f1 = "  ".join(f"{k} {v:.3f}" for k, v in rule.f1.items())
+        console.print(f"rules {rule.label}: {f1} -> {rule.chosen}", highlight=False)
+    if result.misaligned_spans:
+        console.print(f"spans not on token boundaries (left out): {result.misaligned_spans}")
+    typer.echo(
+        f"wrote {result.model_dir} ({result.model_version}): best score {result.best_score:.3f} "
+        f"at step {result.best_step}, {result.n_train} train / {result.n_validation} validation "
+        f"units, {result.seconds:.0f} s"
+    )
+
+
+def _prf_cells(s) -> list[str]:
+    return [f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}"] if s else ["", "", ""]
+
+
+@app.command("evaluate")
+@clean_errors
+def evaluate_command(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory (`corpus-tools train`).")],
+    export_dir: Annotated[Path, typer.Argument(help="Export directory to score on.")],
+    split: Annotated[str, typer.Option(help="Split to score.")] = "test",
+    json_out: Annotated[
+        Path | None, typer.Option(help="Also write the scores as JSON here.")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Train and score the TF-IDF baseline on the train split.")
+    ] = True,
+) -> None:
+    """Score a model on an export split beside a char TF-IDF + linear baseline.
+
+    Prints per-label P/R/F1, macro-F1, accuracy, the confusion matrix and
+    exact-span P/R/F1 per label (with the span rules alone for comparison).
+    Example: corpus-tools evaluate models/prelabel exports/seed --json-out scores.json
+    """
+    import json
+
+    from rich.table import Table
+
+    from corpus_tools.train import evaluate_model
+
+    with console.status(f"Scoring on {split}…"):
+        result = evaluate_model(model_dir, export_dir, split=split, baseline=baseline)
+    out = Console()
+    m, b = result.measure_type, result.baseline_measure_type
+    table = Table(
+        title=f"measure type — {result.model_version} on {split} ({result.n_units} units)"
+    )
+    for column in ("label", "P", "R", "F1", "baseline P", "baseline R", "baseline F1", "support"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label in m.labels:
+        s = m.per_label[label]
+        table.add_row(label, *_prf_cells(s), *_prf_cells(b.per_label.get(label)), str(s.support))
+    table.add_section()
+    table.add_row("macro-F1", "", "", f"{m.macro_f1:.3f}", "", "", f"{b.macro_f1:.3f}", "")
+    table.add_row("accuracy", "", "", f"{m.accuracy:.3f}", "", "", f"{b.accuracy:.3f}", "")
+    out.print(table)
+    if baseline:
+        out.print(f"baseline: {result.baseline_name}", highlight=False)
+    confusion = Table(title="confusion matrix (rows gold, columns predicted)")
+    confusion.add_column("gold \\ predicted")
+    for label in m.labels:
+        confusion.add_column(label[:8], justify="right")
+    for label, row in zip(m.labels, m.confusion, strict=True):
+        confusion.add_row(label, *(str(n) if n else "·" for n in row))
+    out.print(confusion)
+    spans = Table(title="spans (exact match)")
+    for column in ("label", "P", "R", "F1", "rules P", "rules R", "rules F1", "support"):
+        spans.add_column(column, justify="left" if column == "label" else "right")
+    for label, s in result.spans.per_label.items():
+        r = result.rules_only_spans.per_label[label]
+        spans.add_row(label, *_prf_cells(s), *_prf_cells(r), str(s.support))
+    spans.add_section()
+    spans.add_row(
+        "micro",
+        *_prf_cells(result.spans.micro),
+        *_prf_cells(result.rules_only_spans.micro),
+        str(result.spans.micro.support),
+    )
+    out.print(spans)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(
+            json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        console.print(f"wrote {json_out}")
+
+
+@app.command("prelabel")
+@clean_errors
+def prelabel_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Notice files/directories (any format `segment` reads) or units files."
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output: .jsonl or .parquet.")],
+    model: Annotated[
+        Path | None, typer.Option(help="Model directory (default: the project's models/prelabel).")
+    ] = None,
+    n_process: Annotated[int, typer.Option(help="Worker processes for the model.")] = 1,
+    body_only: Annotated[
+        bool, typer.Option(help="Write only body units (default: headings/meta too, unlabelled).")
+    ] = False,
+    push: Annotated[bool, typer.Option(help="Push the pre-labels to Label Studio.")] = False,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Label Studio project for --push.")
+    ] = None,
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Pre-label notices: measure type, spans with scores, normalised deadlines.
+
+    Streams: units are read, labelled and written chunk by chunk. With --push the
+    predictions go to Label Studio (existing units get the prediction added, least
+    certain first). Example:
+    corpus-tools prelabel data/new-notices -o out/prelabels.jsonl --push --project notices-2025
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from corpus_tools.prelabel import prelabel_files
+
+    if push and not project:
+        raise CorpusToolsError("--push needs --project NAME (the Label Studio project title)")
+
+    def warn(error) -> None:
+        console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} units"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("Pre-labelling", total=None)
+        report = prelabel_files(
+            paths,
+            output,
+            model_dir=model,
+            n_process=n_process,
+            body_only=body_only,
+            progress=lambda n: bar.update(task, completed=n),
+            on_error=warn,
+            push_project=project if push else None,
+            url=url,
+            api_key=api_key,
+            push_progress=lambda done, total: bar.update(
+                task, description="Pushing", completed=done, total=total
+            ),
+        )
+    typer.echo(
+        f"wrote {report.output}: {report.units_labelled} units pre-labelled "
+        f"({report.units_written} written) with {report.model_version} "
+        f"in {report.seconds:.1f} s ({report.units_per_second:.0f} units/s)"
+    )
+    if report.push is not None:
+        p = report.push
+        typer.echo(
+            f"pushed to {p.project_title!r}: {p.tasks_created} new tasks, "
+            f"{p.predictions_created} predictions added, {p.predictions_skipped} already there"
+        )
+
+
 # --- quickstart command ---

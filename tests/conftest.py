@@ -68,3 +68,110 @@ def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioSe
 # --- export fixtures ---
 
 # --- train fixtures ---
+
+# A tiny synthetic export in the layout `corpus-tools export` writes
+# (`DIR/dataset`), built from templates so every span offset is known.
+_BODIES = (
+    "市应急局",
+    "各县（区）人民政府",
+    "市消防救援局",
+    "各级各部门",
+    "企业",
+    "市安委会有关成员单位",
+)
+_ACTIONS = {
+    "enforcement": ("开展联合执法检查", "依法严厉打击非法违法生产经营行为"),
+    "training": ("组织开展安全生产培训考核", "开展执法人员业务能力培训"),
+    "emergency": ("修订完善应急预案并组织开展演练", "加强应急救援队伍和物资储备"),
+    "study_publicity": ("深入开展安全生产月宣传活动", "组织学习传达习近平总书记重要指示精神"),
+    "oversight": ("开展安全生产督导检查和考核巡查", "对事故责任单位严肃追责问责"),
+    "risk_hazard": ("全面排查整治重大事故隐患", "开展风险辨识评估和隐患治理"),
+    "institution": ("建立健全安全生产工作机制", "制定完善安全生产责任清单制度"),
+    "technology": ("推进智能化监测预警平台建设", "实施道路安全防护工程改造"),
+    "responsibility": ("压紧压实安全生产主体责任", "落实党政领导干部安全生产责任"),
+}
+_OTHER = (
+    "安全生产形势总体平稳。",
+    "全市上下坚持人民至上、生命至上。",
+    "这是做好安全生产工作的重要保障。",
+)
+_DEADLINES = ("年底前", "2025年6月底前", "3个月内", "", "")
+_FREQUENCIES = ("每季度", "每月", "每半年", "", "")
+
+
+def _tiny_unit(rng, measure_type: str) -> tuple[str, list[tuple[int, int, str]]]:
+    if measure_type == "other":
+        return rng.choice(_OTHER), []
+    spans, text = [], ""
+    for label, piece, tail in (
+        ("RESPONSIBLE_BODY", rng.choice(_BODIES), "要"),
+        ("DEADLINE", rng.choice(_DEADLINES), ""),
+        ("FREQUENCY", rng.choice(_FREQUENCIES), ""),
+    ):
+        if piece:
+            spans.append((len(text), len(text) + len(piece), label))
+            text += piece
+        text += tail
+    return text + rng.choice(_ACTIONS[measure_type]) + "。", spans
+
+
+def make_tiny_export(
+    out_dir: Path, *, sizes=(("train", 80), ("validation", 20), ("test", 20)), seed=0
+):
+    """Write a tiny export (`out_dir/dataset`) and return `out_dir`."""
+    import random
+
+    from datasets import Dataset, DatasetDict
+
+    from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS, dataset_features
+
+    rng = random.Random(seed)
+    parts = {}
+    for split, n in sizes:
+        rows = []
+        for i in range(n):
+            measure_type = MEASURE_TYPES[i % len(MEASURE_TYPES)]
+            text, spans = _tiny_unit(rng, measure_type)
+            tags = ["O"] * len(text)
+            for start, end, label in spans:
+                tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (end - start - 1)
+            rows.append(
+                {
+                    "id": f"{split}-{i}",
+                    "doc_id": f"{split}-doc{i // 10}",
+                    "unit_index": i % 10,
+                    "text": text,
+                    "measure_type": MEASURE_TYPES.index(measure_type),
+                    "spans": [
+                        {"start": s, "end": e, "label": SPAN_LABELS.index(lab), "text": text[s:e]}
+                        for s, e, lab in spans
+                    ],
+                    "item_responsible_bodies": [],
+                    "section_path": [],
+                    "title": "关于做好安全生产工作的通知",
+                    "issuer": "某市人民政府",
+                    "doc_number": "",
+                    "date": "2025-03-06",
+                    "annotator": "fixture",
+                    "tokens": list(text),
+                    "ner_tags": [NER_TAGS.index(t) for t in tags],
+                }
+            )
+        parts[split] = Dataset.from_list(rows, features=dataset_features())
+    DatasetDict(parts).save_to_disk(str(out_dir / "dataset"))
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory) -> Path:
+    return make_tiny_export(tmp_path_factory.mktemp("tiny-export"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_export, tmp_path_factory) -> Path:
+    """A model trained for a few seconds on the tiny export."""
+    from corpus_tools.train import train_model
+
+    out = tmp_path_factory.mktemp("tiny-model") / "model"
+    train_model(tiny_export, out, max_steps=60, seed=0)
+    return out

@@ -1,0 +1,387 @@
+"""The pre-labeling model's spaCy parts: custom components, loading, reading predictions.
+
+Importing this module registers the components, so `spacy.load(MODEL_DIR)`
+works once it is imported (and, through the `spacy_factories` entry points,
+in any process where corpus-tools is installed).
+
+- `bio_spans`: a tagger over the shared tok2vec whose tags are the schema's
+  BIO tags (`B-DEADLINE`, `I-DEADLINE`, …). A softmax per character is far
+  cheaper than the transition-based `ner` (≈2× the throughput here) and
+  gives per-span probabilities, which the pre-labels need as scores.
+- `rule_spans`: regex finders for `DEADLINE`/`FREQUENCY` and the bodies of a
+  responsibility parenthetical; per label, rules replace or complement the
+  learned spans — which labels is a config choice made on the validation split.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline.tagger import Tagger
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from corpus_tools.deadlines import find_deadlines, find_frequencies
+from corpus_tools.errors import ModelError
+from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS, SpanLabel
+
+# Where a doc keeps each predicted span's probability: {(start_char, end_char, label): p}.
+SCORES_KEY = "corpus_tools.span_scores"
+SPAN_COMPONENT = "bio_spans"
+TEXTCAT_COMPONENT = "textcat"
+_TRIM = set(" \t\r\n\u3000，。；：、,.;:!?！？")
+
+
+# ---------------------------------------------------------------- bio_spans
+
+
+class BioSpanTagger(Tagger):
+    """A tagger whose labels are BIO tags; sets `doc.ents` with span scores."""
+
+    def predict(self, docs: Iterable[Doc]) -> list:
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [self.model.ops.alloc2f(0, len(self.labels)) for _ in docs]
+        return list(self.model.predict(docs))
+
+    def set_annotations(self, docs: Iterable[Doc], batch_scores: list) -> None:
+        labels = self.labels
+        for doc, scores in zip(docs, batch_scores, strict=True):
+            probs = numpy.asarray(scores.get() if hasattr(scores, "get") else scores)
+            if len(probs) and not numpy.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
+                probs = _softmax(probs)  # an unnormalised output layer
+            ids = probs.argmax(axis=1) if len(probs) else []
+            spans = decode_bio(
+                doc, [labels[i] for i in ids], probs.max(axis=1) if len(probs) else []
+            )
+            set_spans(doc, spans)
+
+
+def _softmax(x: numpy.ndarray) -> numpy.ndarray:
+    e = numpy.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def decode_bio(doc: Doc, tags: list[str], probs: Iterable[float]) -> list[tuple[Span, float]]:
+    """BIO tags → spans (an `I-X` without `B-X` starts a span; trimmed of spaces
+    and punctuation), each scored by the mean probability of its tags."""
+    probs = list(probs)
+    spans: list[tuple[Span, float]] = []
+    start, label = None, None
+
+    def close(end: int) -> None:
+        if start is None:
+            return
+        s, e = start, end
+        s, e = trim_tokens(doc, s, e)
+        if e > s:
+            spans.append((Span(doc, s, e, label=label), float(numpy.mean(probs[start:end]))))
+
+    for i, tag in enumerate(tags):
+        prefix, _, tag_label = tag.partition("-")
+        if prefix == "B" or (prefix == "I" and tag_label != label):
+            close(i)
+            start, label = i, tag_label
+        elif prefix != "I":
+            close(i)
+            start, label = None, None
+    close(len(tags))
+    return spans
+
+
+_OPEN, _CLOSE = "（(〔【[《“", "）)〕】]》”"
+
+
+def trim_tokens(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """Drop spaces, punctuation and unpaired brackets off both ends (§3: trim)."""
+    while True:
+        text = doc[start:end].text
+        if start < end and doc[start].text in _TRIM:
+            start += 1
+        elif (
+            start < end
+            and doc[end - 1].text in _TRIM
+            or start < end
+            and doc[end - 1].text in _CLOSE
+            and _unpaired(text, _CLOSE, _OPEN)
+        ):
+            end -= 1
+        elif start < end and doc[start].text in _OPEN and _unpaired(text, _OPEN, _CLOSE):
+            start += 1
+        else:
+            return start, end
+
+
+def _unpaired(text: str, these: str, partners: str) -> bool:
+    return sum(text.count(c) for c in these) > sum(text.count(c) for c in partners)
+
+
+def set_spans(doc: Doc, scored: Iterable[tuple[Span, float]]) -> None:
+    """Replace `doc.ents` with non-overlapping spans and record their scores."""
+    scored = list(scored)
+    kept = filter_spans([span for span, _ in scored])
+    score_of = {(s.start, s.end, s.label_): p for s, p in scored}
+    doc.ents = kept
+    doc.user_data[SCORES_KEY] = {
+        (s.start_char, s.end_char, s.label_): score_of[(s.start, s.end, s.label_)] for s in kept
+    }
+
+
+@Language.factory(
+    SPAN_COMPONENT,
+    assigns=["doc.ents"],
+    default_config={
+        "model": None,
+        "overwrite": True,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+        "neg_prefix": "!",
+        "label_smoothing": 0.0,
+    },
+    default_score_weights={"ents_f": 0.5, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_bio_spans(
+    nlp: Language,
+    name: str,
+    model: Any,
+    overwrite: bool,
+    scorer: Callable | None,
+    neg_prefix: str,
+    label_smoothing: float,
+) -> BioSpanTagger:
+    return BioSpanTagger(
+        nlp.vocab,
+        model,
+        name=name,
+        overwrite=overwrite,
+        scorer=scorer,
+        neg_prefix=neg_prefix,
+        label_smoothing=label_smoothing,
+    )
+
+
+# ---------------------------------------------------------------- rule_spans
+
+# `（责任单位：市应急局、市消防救援局）`, `（县安委会有关成员单位负责）`, `〔…负责。…〕`
+_PAREN = re.compile(
+    r"[（(〔【]([^（）()〔〕【】]*(?:[（(][^（）()]*[）)][^（）()〔〕【】]*)*)[）)〕】]\s*$"
+)
+_ROLE_HEAD = re.compile(r"^(?:责任单位|牵头单位|配合单位|责任部门|牵头部门|主体责任单位)[:：]\s*")
+_ROLE_TAIL = re.compile(
+    r"(?:按职责分工负责|按职责负责|分工负责|共同负责|负责落实|指导督促落实|督促落实|配合|牵头|负责)$"
+)
+_LIST_SEP = re.compile(r"[、，,；;]|(?<![省市县区])及|(?<=[局委办会府])和")
+
+
+def find_parenthetical_bodies(text: str) -> Iterator[tuple[int, int]]:
+    """`[start, end)` of each body named in a closing responsibility parenthetical."""
+    m = _PAREN.search(text)
+    if not m:
+        return
+    inner_start = m.start(1)
+    inner = m.group(1)
+    first = re.split(r"[。.]", inner, maxsplit=1)[0]  # `〔…负责。以下事项…〕`
+    head = _ROLE_HEAD.match(first)
+    if not head and not _ROLE_TAIL.search(first):
+        return  # a tag such as `（重大隐患）`, not a responsibility note
+    offset = head.end() if head else 0
+    pos = offset
+    for piece in _LIST_SEP.split(first[offset:]):
+        start = pos
+        pos += len(piece) + 1
+        body = _ROLE_TAIL.sub("", piece.strip())
+        body = re.sub(r"(?:等部门|等单位|等)$", "", body)
+        body = _ROLE_TAIL.sub("", body)
+        if len(body) < 2:
+            continue
+        lead = piece.find(body)
+        yield inner_start + start + lead, inner_start + start + lead + len(body)
+
+
+RULE_FINDERS: dict[str, Callable[[str], Iterator[tuple[int, int]]]] = {
+    SpanLabel.DEADLINE: find_deadlines,
+    SpanLabel.FREQUENCY: find_frequencies,
+    SpanLabel.RESPONSIBLE_BODY: find_parenthetical_bodies,
+}
+
+
+class RuleSpans:
+    """Rule spans: for `replace` labels the rules stand in for the learned
+    spans; `add` labels keep the learned spans and add rule spans that don't
+    overlap them."""
+
+    def __init__(self, name: str, replace: list[str], add: list[str], rule_score: float) -> None:
+        unknown = (set(replace) | set(add)) - set(SPAN_LABELS)
+        if unknown:
+            raise ValueError(f"rule_spans: unknown labels {sorted(unknown)}")
+        self.name = name
+        self.replace = tuple(replace)
+        self.add = tuple(add)
+        # not `score`: spaCy's Scorer calls a component's `score` attribute
+        self.rule_score = rule_score
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not self.replace and not self.add:
+            return doc
+        old = doc.user_data.get(SCORES_KEY, {})
+        learned = [
+            (e, old.get((e.start_char, e.end_char, e.label_), None))
+            for e in doc.ents
+            if e.label_ not in self.replace
+        ]
+        taken = {i for e, _ in learned for i in range(e.start, e.end)}
+        rules: list[tuple[Span, float]] = []
+        for label in self.replace + self.add:
+            for start, end in RULE_FINDERS[label](doc.text):
+                span = doc.char_span(start, end, label=label, alignment_mode="contract")
+                if span is None or taken.intersection(range(span.start, span.end)):
+                    continue
+                taken.update(range(span.start, span.end))
+                rules.append((span, self.rule_score))
+        set_spans(doc, learned + rules)
+        return doc
+
+
+@Language.factory(
+    "rule_spans",
+    assigns=["doc.ents"],
+    default_config={"replace": [], "add": [], "rule_score": 0.9},
+)
+def make_rule_spans(
+    nlp: Language, name: str, replace: list[str], add: list[str], rule_score: float
+) -> RuleSpans:
+    return RuleSpans(name, replace, add, rule_score)
+
+
+# ---------------------------------------------------------------- loading & reading
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    version: str
+    measure_types: tuple[str, ...]
+    span_labels: tuple[str, ...]
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+def model_info(nlp: Language) -> ModelInfo:
+    return ModelInfo(
+        name=str(nlp.meta.get("name", "")),
+        version=str(nlp.meta.get("version", "")),
+        measure_types=tuple(nlp.get_pipe(TEXTCAT_COMPONENT).labels),
+        span_labels=_span_labels(nlp),
+    )
+
+
+def _span_labels(nlp: Language) -> tuple[str, ...]:
+    if SPAN_COMPONENT in nlp.pipe_names:
+        tags = nlp.get_pipe(SPAN_COMPONENT).labels
+        return tuple(sorted({t.partition("-")[2] for t in tags if t != "O"}))
+    if "ner" in nlp.pipe_names:
+        return tuple(sorted(nlp.get_pipe("ner").labels))
+    return ()
+
+
+def check_labels(nlp: Language, *, source: str) -> None:
+    """Refuse a model whose labels are not exactly the schema's."""
+    if TEXTCAT_COMPONENT not in nlp.pipe_names:
+        raise ModelError(
+            f"{source}: the model has no '{TEXTCAT_COMPONENT}' component; "
+            "train one with `corpus-tools train EXPORT_DIR -o MODEL_DIR`"
+        )
+    cats = set(nlp.get_pipe(TEXTCAT_COMPONENT).labels)
+    spans = set(_span_labels(nlp))
+    if SPAN_COMPONENT in nlp.pipe_names:
+        tags = set(nlp.get_pipe(SPAN_COMPONENT).labels)
+        spans_ok = tags == set(NER_TAGS)
+    else:
+        spans_ok = spans == set(SPAN_LABELS)
+    problems = []
+    if cats != set(MEASURE_TYPES):
+        problems.append(_diff("measure types", cats, set(MEASURE_TYPES)))
+    if not spans_ok:
+        problems.append(_diff("span labels", spans, set(SPAN_LABELS)))
+    if problems:
+        raise ModelError(
+            f"{source}: model labels differ from the schema ({'; '.join(problems)}); "
+            "retrain it on an export of the current schema"
+        )
+
+
+def _diff(what: str, got: set[str], want: set[str]) -> str:
+    parts = []
+    if want - got:
+        parts.append(f"missing {', '.join(sorted(want - got))}")
+    if got - want:
+        parts.append(f"unknown {', '.join(sorted(got - want))}")
+    return f"{what}: {'; '.join(parts) or 'tag set differs'}"
+
+
+def load_model(model_dir: Path | str) -> Language:
+    """Load a trained model directory and check its labels against the schema."""
+    path = Path(model_dir)
+    hint = "train one with `corpus-tools train EXPORT_DIR -o MODEL_DIR` or pass --model DIR"
+    if not path.is_dir():
+        raise ModelError(f"{path}: no such model directory; {hint}")
+    if not (path / "config.cfg").is_file() or not (path / "meta.json").is_file():
+        raise ModelError(f"{path}: not a spaCy model directory (no config.cfg/meta.json); {hint}")
+    import spacy
+
+    try:
+        nlp = spacy.load(path)
+    except Exception as error:  # spaCy raises many kinds for a broken model dir
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise ModelError(f"{path}: cannot be loaded as a spaCy model ({reason}); {hint}") from None
+    check_labels(nlp, source=str(path))
+    return nlp
+
+
+def read_meta(model_dir: Path | str) -> dict:
+    return json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What the model says about one text."""
+
+    measure_type: str
+    measure_type_score: float
+    measure_type_top3: tuple[tuple[str, float], ...]
+    spans: tuple[tuple[int, int, str, str, float | None], ...]  # start, end, label, text, score
+
+
+def prediction_of(doc: Doc) -> Prediction:
+    """Read a processed doc's textcat scores and spans."""
+    ranked = sorted(doc.cats.items(), key=lambda kv: kv[1], reverse=True)
+    scores = doc.user_data.get(SCORES_KEY, {})
+    spans = tuple(
+        (
+            e.start_char,
+            e.end_char,
+            e.label_,
+            e.text,
+            _round(scores.get((e.start_char, e.end_char, e.label_))),
+        )
+        for e in doc.ents
+    )
+    top = ranked[0] if ranked else ("other", 0.0)
+    return Prediction(
+        measure_type=top[0],
+        measure_type_score=_round(top[1]),
+        measure_type_top3=tuple((label, _round(score)) for label, score in ranked[:3]),
+        spans=spans,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)

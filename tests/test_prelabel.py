@@ -1,0 +1,171 @@
+"""Pre-labelling: record schema, streaming chunks, JSONL/Parquet, processes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SAMPLE_NOTICES
+
+from corpus_tools.errors import CorpusToolsError, ModelError
+from corpus_tools.pipeline import load_model
+from corpus_tools.prelabel import (
+    iter_input_units,
+    prelabel_files,
+    prelabel_units,
+    read_prelabels,
+)
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit
+
+UNIT_KEYS = set(Unit("u", "d", 0, "body", "x").to_dict())
+PRELABEL_KEYS = UNIT_KEYS | {
+    "measure_type",
+    "measure_type_score",
+    "measure_type_top3",
+    "spans",
+    "deadlines",
+    "model_version",
+}
+
+
+def _unit(i: int, text: str, kind: str = "body", date: str | None = "2025-03-06") -> Unit:
+    return Unit(f"doc:{i:04d}:x", "doc", i, kind, text, date=date)
+
+
+UNITS = [
+    _unit(0, "一、总体要求", kind="heading"),
+    _unit(1, "市消防救援局要年底前每季度开展联合执法检查。"),
+    _unit(2, "各级各部门要2025年6月底前完成风险辨识评估和隐患治理。"),
+    _unit(3, "安全生产形势总体平稳。"),
+    _unit(4, "大同市人民政府", kind="meta"),
+]
+
+
+def check_record(record: dict) -> None:
+    assert set(record) == PRELABEL_KEYS
+    assert record["measure_type"] in MEASURE_TYPES
+    assert 0 <= record["measure_type_score"] <= 1
+    top3 = record["measure_type_top3"]
+    assert len(top3) == 3 and top3[0]["label"] == record["measure_type"]
+    assert [t["score"] for t in top3] == sorted((t["score"] for t in top3), reverse=True)
+    for span in record["spans"]:
+        assert set(span) == {"start", "end", "label", "text", "score"}
+        assert record["text"][span["start"] : span["end"]] == span["text"]
+        assert span["label"] in SPAN_LABELS and 0 <= span["score"] <= 1
+    deadline_spans = [(s["start"], s["end"]) for s in record["spans"] if s["label"] == "DEADLINE"]
+    assert [(d["start"], d["end"]) for d in record["deadlines"]] == deadline_spans
+    for d in record["deadlines"]:
+        assert set(d) == {"text", "start", "end", "date", "date_start", "relative"}
+    assert record["model_version"] == "zh_worksafety_prelabel-0.1.0"
+
+
+def test_prelabel_units_body_only_with_schema(tiny_model):
+    nlp = load_model(tiny_model)
+    records = [r for chunk in prelabel_units(UNITS, nlp, chunk_size=2) for r in chunk]
+    assert [r["unit_index"] for r in records] == [0, 1, 2, 3, 4]
+    heading, *records, meta = records
+    assert set(heading) == PRELABEL_KEYS and heading["measure_type"] is None
+    assert heading["spans"] == [] and meta["model_version"] is None
+    for record in records:
+        check_record(record)
+    body = [r for c in prelabel_units(UNITS, nlp, body_only=True) for r in c]
+    assert body == records
+    first = records[0]
+    assert {(s["text"], s["label"]) for s in first["spans"]} >= {
+        ("市消防救援局", "RESPONSIBLE_BODY"),
+        ("年底前", "DEADLINE"),
+        ("每季度", "FREQUENCY"),
+    }
+    assert {"text": "年底前", "date": "2025-12-31"}.items() <= first["deadlines"][0].items()
+    second = {d["text"]: d["date"] for d in records[1]["deadlines"]}
+    assert second == {"2025年6月底前": "2025-06-30"}
+
+
+def test_two_processes_give_the_same_records_in_order(tiny_model):
+    nlp = load_model(tiny_model)
+    units = [_unit(i, u.text) for i, u in enumerate(UNITS[1:4] * 20)]
+    one = [r for c in prelabel_units(units, nlp, chunk_size=7) for r in c]
+    two = [
+        r
+        for c in prelabel_units(units, nlp, model_dir=tiny_model, n_process=2, chunk_size=7)
+        for r in c
+    ]
+    assert one == two and len(one) == 60
+
+
+def test_chunks_stream_without_reading_all_input(tiny_model):
+    nlp = load_model(tiny_model)
+    pulled = []
+
+    def units():
+        for i in range(10_000):
+            pulled.append(i)
+            yield _unit(i, "企业要每月开展隐患排查治理。")
+
+    chunks = prelabel_units(units(), nlp, chunk_size=8)
+    assert len(next(chunks)) == 8
+    assert len(pulled) <= 9  # one chunk (+ the look-ahead), not the whole input
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_prelabel_files_from_notices_and_back(tiny_model, tmp_path, suffix):
+    notice = SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"
+    out = tmp_path / f"pre{suffix}"
+    seen = []
+    report = prelabel_files(
+        [notice], out, model_dir=tiny_model, progress=seen.append, chunk_size=50
+    )
+    records = list(read_prelabels(out))
+    assert len(records) == report.units_written == report.units_read
+    assert report.units_labelled + report.units_not_body == report.units_read
+    assert report.units_labelled > 50
+    assert seen[-1] == report.units_written and seen == sorted(seen)
+    assert {r["kind"] for r in records} == {"body", "heading", "meta"}
+    for record in records:
+        if record["kind"] == "body":
+            check_record(record)
+        else:
+            assert record["measure_type"] is None and record["spans"] == []
+    assert {r["date"] for r in records} == {"2025-03-06"}
+
+
+def test_prelabel_reads_units_files(tiny_model, tmp_path):
+    units_file = tmp_path / "units.jsonl"
+    units_file.write_text(
+        "".join(json.dumps(u.to_dict(), ensure_ascii=False) + "\n" for u in UNITS), encoding="utf-8"
+    )
+    out = tmp_path / "pre.parquet"
+    prelabel_files([units_file], out, model_dir=tiny_model)
+    again = tmp_path / "again.jsonl"  # a prelabel Parquet file is a units file too
+    report = prelabel_files([out], again, model_dir=tiny_model, body_only=True)
+    assert report.units_labelled == report.units_written == 3
+    assert [r["unit_id"] for r in read_prelabels(again)] == [u.unit_id for u in UNITS[1:4]]
+
+
+def test_bad_files_come_in_stream_and_the_batch_goes_on(tiny_model, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    notice = SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"
+    errors = []
+    report = prelabel_files(
+        [empty, notice], tmp_path / "o.jsonl", model_dir=tiny_model, on_error=errors.append
+    )
+    assert len(errors) == 1 and "empty.txt" in str(errors[0])
+    assert report.errors and report.units_labelled > 0
+
+
+def test_nothing_readable_is_an_error(tiny_model, tmp_path):
+    with pytest.raises(CorpusToolsError, match="no units read: .*missing.txt"):
+        prelabel_files([tmp_path / "missing.txt"], tmp_path / "o.jsonl", model_dir=tiny_model)
+
+
+def test_broken_units_file_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"unit_id": "a"}\n')
+    (item,) = list(iter_input_units([bad]))
+    assert "line 1 is not a unit record" in str(item)
+
+
+def test_missing_model_dir(tmp_path):
+    with pytest.raises(ModelError, match="no such model directory"):
+        prelabel_files([SAMPLE_NOTICES], tmp_path / "o.jsonl", model_dir=tmp_path / "nope")

@@ -1,0 +1,186 @@
+"""Training and evaluation on a tiny export (seconds), and their bad inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import spacy
+
+from corpus_tools.errors import ExportError, ModelError
+from corpus_tools.pipeline import load_model, model_info
+from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS
+from corpus_tools.train import (
+    classification_scores,
+    evaluate_model,
+    load_export,
+    parse_overrides,
+    span_scores,
+    train_model,
+)
+
+
+def test_trained_model_loads_with_spacy_and_carries_meta(tiny_model):
+    nlp = spacy.load(tiny_model)  # the components are registered by corpus_tools.pipeline
+    assert nlp.pipe_names[:3] == ["tok2vec", "bio_spans", "textcat"]
+    assert set(nlp.get_pipe("textcat").labels) == set(MEASURE_TYPES)
+    assert set(nlp.get_pipe("bio_spans").labels) == set(NER_TAGS)
+    meta = json.loads((tiny_model / "meta.json").read_text(encoding="utf-8"))
+    assert meta["name"] == "zh_worksafety_prelabel" and meta["version"] == "0.1.0"
+    assert meta["corpus_tools"]["span_labels"] == list(SPAN_LABELS)
+    assert model_info(nlp).model_version == "zh_worksafety_prelabel-0.1.0"
+
+
+def test_tokens_are_characters(tiny_model):
+    nlp = load_model(tiny_model)
+    doc = nlp.make_doc("2025年6月底前，市应急局负责。")
+    assert [t.text for t in doc] == list("2025年6月底前，市应急局负责。")
+
+
+def test_trained_model_finds_the_templated_spans(tiny_model):
+    nlp = load_model(tiny_model)
+    doc = nlp("市消防救援局要年底前每季度开展联合执法检查。")
+    found = {(e.text, e.label_) for e in doc.ents}
+    assert ("市消防救援局", "RESPONSIBLE_BODY") in found
+    assert ("年底前", "DEADLINE") in found
+    assert ("每季度", "FREQUENCY") in found
+    assert abs(sum(doc.cats.values()) - 1) < 1e-3  # exclusive classes
+
+
+def test_training_is_seeded(tiny_export, tmp_path):
+    a = train_model(tiny_export, tmp_path / "a", max_steps=10, seed=3, select_rules=False)
+    b = train_model(tiny_export, tmp_path / "b", max_steps=10, seed=3, select_rules=False)
+    assert a.best_score == b.best_score
+    text = "企业要每月开展风险辨识评估和隐患治理。"
+    assert load_model(a.model_dir)(text).cats == load_model(b.model_dir)(text).cats
+
+
+def test_progress_and_overrides(tiny_export, tmp_path):
+    seen = []
+    result = train_model(
+        tiny_export,
+        tmp_path / "m",
+        overrides=parse_overrides(
+            ["components.tok2vec.model.encode.depth=1", "training.eval_frequency=5"]
+        ),
+        max_steps=10,
+        progress=seen.append,
+        select_rules=True,
+    )
+    assert [p.step for p in seen] == [0, 5, 10]
+    assert seen[-1].max_steps == 10
+    config = spacy.util.load_config(result.model_dir / "config.cfg")
+    assert config["components"]["tok2vec"]["model"]["encode"]["depth"] == 1
+    assert {r.label for r in result.rules} == set(SPAN_LABELS)
+    assert all(set(r.f1) == {"learned", "replace", "add"} for r in result.rules)
+
+
+def test_parse_overrides_types():
+    assert parse_overrides(["training.max_steps=5", "a.b=0.5", "a.c=true", 'a.d="x"']) == {
+        "training.max_steps": 5,
+        "a.b": 0.5,
+        "a.c": True,
+        "a.d": "x",
+    }
+    with pytest.raises(ModelError, match="section.key=value"):
+        parse_overrides(["max_steps"])
+
+
+def test_evaluate_reports_model_and_baseline(tiny_model, tiny_export):
+    result = evaluate_model(tiny_model, tiny_export, split="test")
+    assert result.n_units == 20 and result.split == "test"
+    assert set(result.spans.per_label) == set(SPAN_LABELS)
+    assert result.spans.per_label["FREQUENCY"].f1 > 0.5
+    assert result.baseline_measure_type.labels  # the baseline was trained and scored
+    assert result.baseline_name.startswith("char 1-3-gram TF-IDF")
+    m = result.measure_type
+    assert len(m.confusion) == len(m.labels) and sum(map(sum, m.confusion)) == 20
+    json.dumps(result.to_dict())  # serialisable as the JSON report
+
+
+def test_classification_scores_by_hand():
+    s = classification_scores(["other", "other", "training"], ["other", "training", "training"])
+    assert s.accuracy == pytest.approx(2 / 3, abs=1e-4)
+    assert s.per_label["other"].precision == 1.0 and s.per_label["other"].recall == 0.5
+    assert s.per_label["training"].f1 == pytest.approx(2 / 3, abs=1e-4)
+    assert s.labels == ("training", "other")  # schema order
+    assert s.confusion == ((1, 0), (1, 1))
+
+
+def test_span_scores_exact_match():
+    gold = [{(0, 3, "DEADLINE"), (4, 6, "FREQUENCY")}]
+    pred = [{(0, 3, "DEADLINE"), (4, 7, "FREQUENCY")}]
+    s = span_scores(gold, pred)
+    assert s.per_label["DEADLINE"].f1 == 1.0
+    assert s.per_label["FREQUENCY"].f1 == 0.0
+    assert s.micro.precision == 0.5
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_not_an_export(tmp_path):
+    with pytest.raises(ExportError, match="not an export directory"):
+        load_export(tmp_path)
+
+
+def test_export_with_missing_split(tiny_export, tiny_model, tmp_path):
+    from datasets import DatasetDict, load_from_disk
+
+    full = load_from_disk(str(tiny_export / "dataset"))
+    DatasetDict({"train": full["train"], "test": full["test"]}).save_to_disk(
+        str(tmp_path / "dataset")
+    )
+    with pytest.raises(ExportError, match="no 'validation' split .*has: train, test"):
+        train_model(tmp_path, tmp_path / "model", max_steps=1)
+    with pytest.raises(ExportError, match="no 'validation' split"):
+        evaluate_model(tiny_model, tmp_path, split="validation")
+
+
+def test_export_dir_itself_is_accepted(tiny_export):
+    assert set(load_export(tiny_export / "dataset")) == {"train", "validation", "test"}
+
+
+def test_model_dir_that_is_not_a_model(tmp_path):
+    with pytest.raises(ModelError, match="no such model directory"):
+        load_model(tmp_path / "missing")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("hi")
+    with pytest.raises(ModelError, match="not a spaCy model directory"):
+        load_model(tmp_path / "junk")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.cfg").write_text("this is [not a config")
+    (broken / "meta.json").write_text("{}")
+    with pytest.raises(ModelError, match="cannot be loaded as a spaCy model"):
+        load_model(broken)
+
+
+def test_model_with_labels_off_schema(tmp_path):
+    nlp = spacy.blank("zh")
+    textcat = nlp.add_pipe("textcat")
+    for label in (*MEASURE_TYPES[1:], "weather"):
+        textcat.add_label(label)
+    nlp.add_pipe("ner").add_label("DEADLINE")
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "odd")
+    with pytest.raises(ModelError, match="differ from the schema") as caught:
+        load_model(tmp_path / "odd")
+    message = str(caught.value)
+    assert "missing study_publicity" in message and "unknown weather" in message
+    assert "span labels: missing FREQUENCY, RESPONSIBLE_BODY" in message
+
+
+def test_output_dir_that_holds_something_else(tiny_export, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(ModelError, match="not empty and holds no model"):
+        train_model(tiny_export, tmp_path, max_steps=1)
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_retraining_into_a_model_dir_replaces_it(tiny_model, tiny_export, tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(tiny_model, target)
+    result = train_model(tiny_export, target, max_steps=2, select_rules=False)
+    assert load_model(result.model_dir).meta["corpus_tools"]["best_step"] in (0, 2)

@@ -1,0 +1,126 @@
+"""The train / evaluate / prelabel commands: output, JSON report, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import SAMPLE_NOTICES
+from typer.testing import CliRunner
+
+from corpus_tools.cli import app
+from corpus_tools.schema import SPAN_LABELS
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def test_train_command_with_overrides(tiny_export, tmp_path):
+    out = tmp_path / "model"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(tiny_export),
+            "-o",
+            str(out),
+            "--max-steps",
+            "6",
+            "--set",
+            "training.eval_frequency=3",
+            "--set",
+            "components.tok2vec.model.encode.depth=1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "step     3/6" in result.output and "rules DEADLINE" in result.output
+    assert f"wrote {out} (zh_worksafety_prelabel-0.1.0)" in result.output
+    assert (out / "meta.json").is_file()
+
+
+def test_evaluate_command_tables_and_json(tiny_model, tiny_export, tmp_path):
+    json_out = tmp_path / "scores.json"
+    result = runner.invoke(
+        app, ["evaluate", str(tiny_model), str(tiny_export), "--json-out", str(json_out)]
+    )
+    assert result.exit_code == 0, result.output
+    for expected in (
+        "measure type",
+        "baseline F1",
+        "macro-F1",
+        "confusion matrix",
+        "spans (exact match)",
+    ):
+        assert expected in result.output
+    data = json.loads(json_out.read_text(encoding="utf-8"))
+    assert data["split"] == "test" and data["n_units"] == 20
+    assert set(data["spans"]["per_label"]) == set(SPAN_LABELS)
+    assert "macro_f1" in data["baseline_measure_type"]
+
+
+def test_prelabel_command(tiny_model, tmp_path):
+    out = tmp_path / "pre.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "prelabel",
+            str(SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"),
+            "-o",
+            str(out),
+            "--model",
+            str(tiny_model),
+            "--body-only",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "units pre-labelled" in result.output and out.is_file()
+
+
+def _one_line_error(result, *needles):
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_errors_are_one_line(tiny_model, tmp_path):
+    _one_line_error(
+        runner.invoke(app, ["evaluate", str(tmp_path), str(tmp_path)]),
+        "not a spaCy model directory",
+    )
+    _one_line_error(
+        runner.invoke(app, ["evaluate", str(tiny_model), str(tmp_path)]),
+        "not an export directory",
+    )
+    _one_line_error(
+        runner.invoke(app, ["train", str(tmp_path), "-o", str(tmp_path / "m")]),
+        "not an export directory",
+    )
+    _one_line_error(
+        runner.invoke(
+            app,
+            [
+                "prelabel",
+                str(SAMPLE_NOTICES),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--model",
+                str(tmp_path / "none"),
+            ],
+        ),
+        "no such model directory",
+    )
+    _one_line_error(
+        runner.invoke(
+            app,
+            [
+                "prelabel",
+                str(SAMPLE_NOTICES),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--model",
+                str(tiny_model),
+                "--push",
+            ],
+        ),
+        "--push needs --project",
+    )
