@@ -106,17 +106,43 @@ StudioKey = Annotated[
 ProjectTitle = Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")]
 
 
-def _progress_bar(description: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+class _LazyProgress:
+    """A rich progress bar that appears on the first update, so an error raised
+    before any work (no server, bad token) prints as one clean line."""
 
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ), description
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.description, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __enter__(self) -> _LazyProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 @studio_app.command("start")
@@ -220,9 +246,7 @@ def push(
     """
     from corpus_tools.studio import push_units
 
-    bar, description = _progress_bar(f"Pushing to {project}")
-    with bar:
-        task = bar.add_task(description, total=None)
+    with _LazyProgress(f"Pushing to {project}") as progress:
         report = push_units(
             units,
             project=project,
@@ -230,7 +254,7 @@ def push(
             api_key=api_key,
             batch_size=batch_size,
             least_certain_first=least_certain_first,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=progress,
         )
     typer.echo(
         f"project {report.project_title!r} (id {report.project_id}{', created' if report.project_created else ''}): "
@@ -258,15 +282,13 @@ def push_annotations_command(
     """
     from corpus_tools.studio import push_annotations
 
-    bar, description = _progress_bar(f"Annotations to {project}")
-    with bar:
-        task = bar.add_task(description, total=None)
+    with _LazyProgress(f"Annotations to {project}") as progress:
         report = push_annotations(
             annotations,
             project=project,
             url=url,
             api_key=api_key,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=progress,
         )
     typer.echo(
         f"project id {report.project_id}: {report.annotations_created} annotations created, "

@@ -1,0 +1,188 @@
+"""The studio commands through the real CLI: errors are one line, no traceback, no token."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from test_studio import notice_units, sdk, unique_title
+
+CLI = Path(sys.executable).parent / "corpus-tools"
+SECRET = "not-a-real-token-7f3a9c1e5b"
+
+
+def run_cli(
+    *args: str, home: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABEL_STUDIO_")}
+    # A private user data dir, and a wide console so a message is not wrapped.
+    env.update(XDG_DATA_HOME=str(home), COLUMNS="1000", **(extra_env or {}))
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def assert_one_clean_error(
+    result: subprocess.CompletedProcess, *phrases: str, secret: str = SECRET
+) -> str:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    assert secret not in output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, output  # exactly one line: no progress-bar residue, no wrapping
+    for phrase in phrases:
+        assert phrase in lines[0], output
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def units_file(tmp_path: Path) -> Path:
+    path = tmp_path / "units.jsonl"
+    path.write_text(
+        "".join(json.dumps(u.to_dict(), ensure_ascii=False) + "\n" for u in notice_units())
+    )
+    return path
+
+
+@pytest.fixture
+def not_label_studio() -> str:
+    """Some other web server: every path is an HTML 404."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self._not_found()
+
+        def do_POST(self):  # noqa: N802
+            self._not_found()
+
+        def _not_found(self):
+            body = b"<html><body>Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_push_without_any_server_says_to_start_one(tmp_path: Path, units_file: Path):
+    result = run_cli("push", str(units_file), "--project", "p", home=tmp_path)
+    assert_one_clean_error(result, "corpus-tools studio start", "LABEL_STUDIO_URL")
+
+
+def test_push_to_a_server_that_is_not_running(tmp_path: Path, units_file: Path):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli(
+        "push", str(units_file), "--project", "p", "--url", url, "--api-key", SECRET, home=tmp_path
+    )
+    assert_one_clean_error(result, "not reachable", url, "corpus-tools studio start")
+
+
+def test_status_and_stop_when_nothing_runs(tmp_path: Path):
+    status = run_cli("studio", "status", home=tmp_path)
+    assert (
+        status.returncode == 1
+        and "not running" in status.stdout
+        and "Traceback" not in status.stderr
+    )
+    stop = run_cli("studio", "stop", home=tmp_path)
+    assert stop.returncode == 0 and "was not running" in stop.stdout
+
+
+@pytest.mark.integration
+def test_wrong_url_is_reported_as_not_label_studio(
+    tmp_path: Path, units_file: Path, not_label_studio: str
+):
+    result = run_cli(
+        "pull", "--project", "p", "-o", str(tmp_path / "x.json"),
+        "--url", not_label_studio, "--api-key", SECRET, home=tmp_path,
+    )  # fmt: skip
+    assert_one_clean_error(result, "did not answer like Label Studio", not_label_studio)
+
+
+@pytest.mark.integration
+def test_wrong_url_path_on_a_label_studio_host(tmp_path: Path, units_file: Path, studio_server):
+    url = f"{studio_server.url}/not-here"
+    result = run_cli(
+        "push", str(units_file), "--project", "p", "--url", url, "--api-key", studio_server.api_key,
+        home=tmp_path,
+    )  # fmt: skip
+    assert_one_clean_error(result, "did not answer like Label Studio", secret=studio_server.api_key)
+
+
+@pytest.mark.integration
+def test_wrong_token_is_an_auth_error_without_the_token(
+    tmp_path: Path, units_file: Path, studio_server
+):
+    result = run_cli(
+        "push", str(units_file), "--project", "p", home=tmp_path,
+        extra_env={"LABEL_STUDIO_URL": studio_server.url, "LABEL_STUDIO_API_KEY": SECRET},
+    )  # fmt: skip
+    assert_one_clean_error(result, "refused the API key", "LABEL_STUDIO_API_KEY")
+
+
+@pytest.mark.integration
+def test_ambiguous_project_title_through_the_cli(tmp_path: Path, units_file: Path, studio_server):
+    title = unique_title("dup")
+    client = sdk(studio_server)
+    client.projects.create(title=title)
+    client.projects.create(title=title)
+    result = run_cli(
+        "pull", "--project", title, "-o", str(tmp_path / "x.json"), home=tmp_path,
+        extra_env={"LABEL_STUDIO_URL": studio_server.url, "LABEL_STUDIO_API_KEY": studio_server.api_key},
+    )  # fmt: skip
+    assert_one_clean_error(result, "2 Label Studio projects", title, secret=studio_server.api_key)
+
+
+@pytest.mark.integration
+def test_push_and_pull_commands_end_to_end(tmp_path: Path, units_file: Path, studio_server):
+    title = unique_title("cli")
+    env = {"LABEL_STUDIO_URL": studio_server.url, "LABEL_STUDIO_API_KEY": studio_server.api_key}
+    pushed = run_cli("push", str(units_file), "--project", title, home=tmp_path, extra_env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "4 new tasks, 0 already there" in pushed.stdout
+    again = run_cli("push", str(units_file), "--project", title, home=tmp_path, extra_env=env)
+    assert "0 new tasks, 4 already there" in again.stdout
+    seed = tmp_path / "seed.jsonl"
+    unit = notice_units()[3]
+    seed.write_text(
+        json.dumps(
+            {
+                "unit_id": unit.unit_id,
+                "measure_type": "enforcement",
+                "spans": [],
+                "annotator": "ann1",
+            }
+        )
+        + "\n"
+    )
+    annotated = run_cli(
+        "push-annotations", str(seed), "--project", title, home=tmp_path, extra_env=env
+    )
+    assert "1 annotations created" in annotated.stdout, annotated.stderr
+    out = tmp_path / "pulled.json"
+    pulled = run_cli("pull", "--project", title, "-o", str(out), home=tmp_path, extra_env=env)
+    assert pulled.returncode == 0 and "1 tasks, 1 annotations" in pulled.stdout, pulled.stderr
+    assert json.loads(out.read_text())[0]["data"]["unit_id"] == unit.unit_id
+    for result in (pushed, again, annotated, pulled):
+        assert studio_server.api_key not in result.stdout + result.stderr
