@@ -20,7 +20,7 @@ def records(name: str) -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize("name", ["seed_pass1.jsonl", "second_pass.jsonl"])
+@pytest.mark.parametrize("name", ["seed.jsonl", "first_pass.jsonl", "second_pass.jsonl"])
 def test_every_record_is_sound(name: str):
     rows = records(name)
     assert rows
@@ -33,7 +33,7 @@ def test_every_record_is_sound(name: str):
 
 
 def test_seed_counts():
-    rows = records("seed_pass1.jsonl")
+    rows = records("seed.jsonl")
     assert len(rows) >= 1500
     doc_ids = {row["doc_id"] for row in rows}
     assert {d.split("_")[0] for d in doc_ids} >= {"000", "001", "002", "003"}
@@ -47,10 +47,24 @@ def test_seed_counts():
 
 
 def test_second_pass_overlaps_the_first():
-    first = {row["unit_id"] for row in records("seed_pass1.jsonl")}
+    first = {row["unit_id"] for row in records("first_pass.jsonl")}
     second = {row["unit_id"] for row in records("second_pass.jsonl")}
     assert len(first & second) >= 200
     assert {row["annotator"] for row in records("second_pass.jsonl")} == {"annotator_2"}
+
+
+def test_final_set_takes_the_adjudicated_decisions():
+    first = {row["unit_id"]: row for row in records("first_pass.jsonl")}
+    second = {row["unit_id"]: row for row in records("second_pass.jsonl")}
+    final = {row["unit_id"]: row for row in records("seed.jsonl")}
+    adjudicated = [uid for uid, row in final.items() if row["annotator"] == "adjudicated"]
+    assert len(adjudicated) >= 30
+    for uid in adjudicated:
+        # Each decision is one of the two passes' readings where they disagreed.
+        assert uid in second
+        readings = [(p["measure_type"], p["spans"]) for p in (first[uid], second[uid])]
+        assert readings[0] != readings[1]
+        assert (final[uid]["measure_type"], final[uid]["spans"]) in readings
 
 
 def test_judgement_problem_catches_bad_records():
