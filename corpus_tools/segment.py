@@ -39,11 +39,21 @@ _OPEN_TO_CLOSE = {
     "［": "］",
 }
 _CLOSE_TO_OPEN = {v: k for k, v in _OPEN_TO_CLOSE.items()}
+_CLOSERS_AND_WS = _CLOSERS + _WS
+_PARAGRAPH_END = _TERMINAL + "：:"
+_LIST_COMMA = re.compile("[，,、]")
+_SENTENCE_OR_LEAD_IN_END = re.compile("[。！？；!?;：:]")
 _STRUCTURAL = re.compile(r"[（）()〔〕【】\[\]［］“”‘’「」《》。！？；!?;…]")
 _BRACKET_OPENERS = "（(〔【[［"
+_BRACKET_CLOSERS = "）)〕】]］"
+_NESTING = re.compile(r"[（(〔【\[［《）)〕】\]］》]")  # what `_bracket_depth` counts
+_SENTENCE_OR_CLAUSE_END = re.compile("[。！？；!?;，,]")
 
 _PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
 _INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
+# The leading `\s*` above defeats re's prefix scan; searching the core first is
+# many times faster, and most texts have no inline page number at all.
+_INLINE_PAGE_NUMBER_CORE = re.compile(r"[—–]\s+\d{1,4}\s+[—–]")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
 _TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher's typesetter
 _YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
@@ -111,6 +121,7 @@ _FIELD_NAMES = (
     "有效性",
 )
 _FIELD_LINE = re.compile(r"^(?:" + "|".join(r"\s*".join(n) for n in _FIELD_NAMES) + r")\s*[:：|]?")
+_FIELD_INITIALS = frozenset(name[0] for name in _FIELD_NAMES)
 _DOC_NUMBER = re.compile(
     r"^[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*\d{1,4}\s*号$"
 )
@@ -129,11 +140,13 @@ _ORG_END = re.compile(
 _ADDRESSEE_VERBS = re.compile(r"[要应须请将]|如下")
 _URL = re.compile(r"^(https?://|www\.)\S+$")
 _NOTE = re.compile(r"^[（(]此件.{0,20}[)）]$")
+_COPY_WORDS = ("抄送", "印发", "抄报", "分送")
 _COPY = re.compile(
-    r"^(抄送|印发|抄报|分送)|印发$|^.{2,30}\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印发$"
+    rf"^({'|'.join(_COPY_WORDS)})|印发$|^.{{2,30}}\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日\s*印发$"
 )
 _ATTACHMENT = re.compile(r"^附\s*件|\.(docx?|pdf|xlsx?|wps)$", re.IGNORECASE)
-_CONTACT = re.compile(r"^(联系人|联系电话|联系邮箱|电子邮箱|传真|邮编|电话)\s*[:：]")
+_CONTACT_WORDS = ("联系人", "联系电话", "联系邮箱", "电子邮箱", "传真", "邮编", "电话")
+_CONTACT = re.compile(rf"^({'|'.join(_CONTACT_WORDS)})\s*[:：]")
 _BANNER = re.compile(r"文\s*件")
 _TRAILING_DOC_NUMBER = re.compile(
     r"^(.*\S)\s+([\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号)$"
@@ -146,30 +159,38 @@ _RESPONSIBILITY = re.compile(
 _ROLE_PREFIX = re.compile(
     r"^(责任(单位|部门|主体)|牵头(单位|部门)|配合(单位|部门)|主责(单位|部门))\s*[:：]\s*"
 )
-_ROLE_SUFFIX = re.compile(
-    r"(按职责分工负责|按职责负责|分工负责|指导督促落实|督促落实|负责落实|共同负责|负责|牵头|配合|参与|落实)$"
+_ROLE_SUFFIXES = (
+    "按职责分工负责",
+    "按职责负责",
+    "分工负责",
+    "指导督促落实",
+    "督促落实",
+    "负责落实",
+    "共同负责",
+    "负责",
+    "牵头",
+    "配合",
+    "参与",
+    "落实",
 )
-_AND_AFTER_ORG = re.compile(
-    "(?:"
-    + "|".join(
-        f"(?<={s})"
-        for s in (
-            "单位",
-            "政府",
-            "部门",
-            "局",
-            "委",
-            "会",
-            "办",
-            "厅",
-            "中心",
-            "公司",
-            "集团",
-            "企业",
-        )
-    )
-    + ")和"
+_ROLE_SUFFIX = re.compile(f"({'|'.join(_ROLE_SUFFIXES)})$")
+# Words that end an organisation's name; alone they name no body.
+_BARE_ORG_WORDS = (
+    "单位",
+    "政府",
+    "部门",
+    "局",
+    "委",
+    "会",
+    "办",
+    "厅",
+    "中心",
+    "公司",
+    "集团",
+    "企业",
 )
+_AND_AFTER_ORG = re.compile("(?:" + "|".join(f"(?<={s})" for s in _BARE_ORG_WORDS) + ")和")
+_ETC_BODIES = re.compile("等(有关)?(部门|单位)?$")
 
 _RUN_IN_TITLE_MAX = 25
 _BARE_TITLE_MAX = 10
@@ -177,6 +198,7 @@ _TAG_MAX = 14  # `（重大隐患）`: short tags close a sentence; longer aside
 _HEADING_LINE_MAX = 40
 _HEADING_WITH_COMMA_MAX = 32
 _MINOR_HEADING_MAX = 20
+_HEADING_MAX = max(_HEADING_LINE_MAX, _HEADING_WITH_COMMA_MAX, _MINOR_HEADING_MAX)
 
 
 # ---------------------------------------------------------------- records
@@ -232,19 +254,26 @@ def clean_lines(text: str) -> list[str]:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     text = _YAML_FRONT_MATTER.sub("", text)
-    text = _INLINE_PAGE_NUMBER.sub("\n", text)
+    if _INLINE_PAGE_NUMBER_CORE.search(text):
+        text = _INLINE_PAGE_NUMBER.sub("\n", text)
     lines = []
     for raw in text.split("\n"):
+        line = raw.strip(_WS)
+        if not line:
+            continue  # about half the lines of a PDF extraction: leave them early
         marked = raw.startswith(TITLE_MARK)
-        line = raw.replace(TITLE_MARK, "").strip(_WS)
+        if TITLE_MARK in line:
+            line = line.replace(TITLE_MARK, "").strip(_WS)
         if line.startswith("#"):
             line = _MARKDOWN_HEADING.sub("", line).strip(_WS)
             marked = True
-        line = _TYPESETTING_CODE.sub("", line.replace("**", ""))
+        line = line.replace("**", "")
+        if "〖" in line:
+            line = _TYPESETTING_CODE.sub("", line)
         if not line or _PAGE_NUMBER_LINE.match(line):
             continue
         # Web pages put the 文号 on the title's line: `关于……的通知 国能综通安全〔2021〕108号`.
-        parts = _TRAILING_DOC_NUMBER.match(line)
+        parts = line.endswith("号") and _TRAILING_DOC_NUMBER.match(line)
         if parts and _looks_like_title(re.sub(r"\s+", "", parts.group(1))):
             lines.extend([parts.group(1), parts.group(2)])
             continue
@@ -259,19 +288,75 @@ _ANY_MARKER = re.compile(
 )
 
 
+_MARKER_BY_GROUP = {marker.value: marker for marker in Marker}  # a dict is faster than Marker(…)
+
+
 def marker_of(text: str, pos: int = 0) -> Marker | None:
     """The numbering style that starts `text` at `pos`, if any."""
     match = _ANY_MARKER.match(text, pos)
-    return Marker(match.lastgroup) if match else None
+    return _MARKER_BY_GROUP[match.lastgroup] if match else None
+
+
+# Role checks take (line, compact) and test a cheap necessary condition (a first
+# or last character, a length) before any regex: nearly every line is prose that
+# no check accepts, so failing fast is what makes reading quick.
+
+
+def _is_url(line: str, compact: str) -> bool:
+    return line.startswith(("http", "www.")) and bool(_URL.match(line))
+
+
+def _is_field(line: str, compact: str) -> bool:
+    return "|" in line or (line[:1] in _FIELD_INITIALS and bool(_FIELD_LINE.match(line)))
+
+
+def _is_doc_number(line: str, compact: str) -> bool:
+    return compact.endswith("号") and bool(_DOC_NUMBER.match(compact))
+
+
+def _is_date(line: str, compact: str) -> bool:
+    return compact.endswith("日") and bool(_DATE_LINE.match(compact))
+
+
+def _is_note(line: str, compact: str) -> bool:
+    return compact.startswith(("（此件", "(此件")) and bool(_NOTE.match(compact))
+
+
+def _is_attachment(line: str, compact: str) -> bool:
+    return (
+        len(compact) <= 80
+        and (compact.startswith("附") or "." in compact)
+        and bool(_ATTACHMENT.search(compact))
+    )
+
+
+def _is_copy(line: str, compact: str) -> bool:
+    return (
+        len(compact) <= 120
+        and (compact.startswith(_COPY_WORDS) or compact.endswith("印发"))
+        and bool(_COPY.search(compact))
+    )
+
+
+def _is_contact(line: str, compact: str) -> bool:
+    return compact.startswith(_CONTACT_WORDS) and bool(_CONTACT.match(compact))
 
 
 def _is_banner(line: str, compact: str) -> bool:
     return (
-        bool(_BANNER.search(compact))
-        and len(compact) <= 40
+        len(compact) <= 40
+        and bool(_BANNER.search(compact))
         and not _has_terminal(compact)
         and "关于" not in compact
     )
+
+
+def _is_title(line: str, compact: str) -> bool:
+    return _looks_like_title(compact)
+
+
+def _is_addressee_line(line: str, compact: str) -> bool:
+    return _looks_like_addressee(compact)
 
 
 def _is_org(line: str, compact: str) -> bool:
@@ -282,22 +367,19 @@ def _is_org(line: str, compact: str) -> bool:
     )
 
 
-# Checked in order; the first that holds names the line. Each takes (line, compact).
+# Checked in order; the first that holds names the line.
 _ROLE_CHECKS: tuple[tuple[Role, Callable[[str, str], bool]], ...] = (
-    (Role.URL, lambda line, compact: bool(_URL.match(line))),
-    (Role.FIELD, lambda line, compact: "|" in line or bool(_FIELD_LINE.match(line))),
-    (Role.DOC_NUMBER, lambda line, compact: bool(_DOC_NUMBER.match(compact))),
-    (Role.DATE, lambda line, compact: bool(_DATE_LINE.match(compact))),
-    (Role.NOTE, lambda line, compact: bool(_NOTE.match(compact))),
-    (
-        Role.ATTACHMENT,
-        lambda line, compact: len(compact) <= 80 and bool(_ATTACHMENT.search(compact)),
-    ),
-    (Role.COPY, lambda line, compact: len(compact) <= 120 and bool(_COPY.search(compact))),
-    (Role.CONTACT, lambda line, compact: bool(_CONTACT.match(compact))),
+    (Role.URL, _is_url),
+    (Role.FIELD, _is_field),
+    (Role.DOC_NUMBER, _is_doc_number),
+    (Role.DATE, _is_date),
+    (Role.NOTE, _is_note),
+    (Role.ATTACHMENT, _is_attachment),
+    (Role.COPY, _is_copy),
+    (Role.CONTACT, _is_contact),
     (Role.BANNER, _is_banner),
-    (Role.TITLE, lambda line, compact: _looks_like_title(compact)),
-    (Role.ADDRESSEE, lambda line, compact: _looks_like_addressee(compact)),
+    (Role.TITLE, _is_title),
+    (Role.ADDRESSEE, _is_addressee_line),
     (Role.ORG, _is_org),
 )
 # Roles a line of running prose (a comma or an inner 。) can still have.
@@ -338,7 +420,7 @@ def _looks_like_title(compact: str) -> bool:
 
 
 def _has_terminal(text: str) -> bool:
-    return any(ch in text for ch in "。！？；!?;，,")
+    return _SENTENCE_OR_CLAUSE_END.search(text) is not None
 
 
 def _balanced(text: str) -> bool:
@@ -346,25 +428,26 @@ def _balanced(text: str) -> bool:
 
 
 def _bracket_depth(text: str, depth: int = 0) -> int:
-    for match in _STRUCTURAL.finditer(text):
-        ch = match.group()
+    for ch in _NESTING.findall(text):
         if ch in _BRACKET_OPENERS or ch == "《":
             depth += 1
-        elif ch in "）)〕】]］》":
-            depth = max(0, depth - 1)
+        elif depth > 0:
+            depth -= 1  # a stray closer does not go below zero
     return depth
 
 
 def _ends_paragraph(line: str) -> bool:
-    stripped = line.rstrip(_CLOSERS + _WS) or line
-    return stripped[-1] in _TERMINAL + "：:" or (stripped.endswith("……") and line.endswith("”"))
+    stripped = line.rstrip(_CLOSERS_AND_WS) or line
+    return stripped[-1] in _PARAGRAPH_END or (stripped.endswith("……") and line.endswith("”"))
 
 
 def _is_heading_line(line: str, width: int = 10_000) -> bool:
     """A numbered line that is only a title: no sentence punctuation, shorter
     than a full line of the layout (a full-width line was broken by the PDF)."""
+    if len(line) > _HEADING_MAX:
+        return False  # the common case, and asked of every growing paragraph
     marker = marker_of(line)
-    has_comma = bool(re.search(r"[，,、]", line))
+    has_comma = _LIST_COMMA.search(line) is not None
     if marker in _MAJOR_MARKERS:
         limit = _HEADING_WITH_COMMA_MAX if has_comma else _HEADING_LINE_MAX
     else:
@@ -373,7 +456,7 @@ def _is_heading_line(line: str, width: int = 10_000) -> bool:
     return (
         marker is not None
         and len(line) <= min(limit, int(width * 0.85))
-        and not any(ch in line for ch in "。！？；!?;：:")
+        and not _SENTENCE_OR_LEAD_IN_END.search(line)
         and not line.endswith(("，", ",", "、"))
     )
 
@@ -439,10 +522,10 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
 def _may_continue_title(buffer: str) -> bool:
     """A title line broken by the PDF: `关于……发` + `现问题整改工作的通知`."""
     return (
-        "关于" in buffer
+        len(buffer) <= 60
+        and "关于" in buffer
         and not _has_terminal(buffer)
         and not _TITLE_END.search(buffer)
-        and len(buffer) <= 60
     )
 
 
@@ -674,43 +757,50 @@ def cut_sentences(text: str) -> list[str]:
     A parenthetical that closes a sentence — responsibility or a short tag —
     stays with the sentence before it.
     """
-    cuts: list[int] = []
+    pieces: list[str] = []
+    start = 0
+    length = len(text)
+    for cut in _sentence_ends(text):
+        while cut < length and text[cut] in _CLOSERS_AND_WS:
+            cut += 1  # closing quotes and brackets stay with their sentence
+        cut = _past_closing_parenthetical(text, cut)
+        if cut > start:
+            pieces.append(text[start:cut])
+            start = cut
+    pieces.append(text[start:])
+    return _attach_closing_pieces(pieces)
+
+
+def _sentence_ends(text: str) -> list[int]:
+    """Offsets just after each 。！？；(or ……) that stands outside brackets and quotes."""
+    ends: list[int] = []
     stack: list[str] = []
     for match in _STRUCTURAL.finditer(text):
-        ch = match.group()
-        position = match.end()
+        ch = match[0]
         if ch in _OPEN_TO_CLOSE and not (ch in "“‘" and stack and stack[-1] == ch):
             stack.append(ch)
         elif ch in _CLOSE_TO_OPEN:
-            if _CLOSE_TO_OPEN[ch] in stack:
-                while stack and stack.pop() != _CLOSE_TO_OPEN[ch]:
+            opener = _CLOSE_TO_OPEN[ch]
+            if opener in stack:
+                while stack and stack.pop() != opener:
                     pass
         elif not stack and (
-            ch in _TERMINAL or (ch == "…" and text[position - 2 : position] == "……")
+            ch in _TERMINAL or (ch == "…" and text[match.end() - 2 : match.end()] == "……")
         ):
-            cuts.append(position)
-    pieces: list[str] = []
-    start = 0
-    for cut in cuts:
-        while cut < len(text) and text[cut] in _CLOSERS + _WS and text[cut] not in _BRACKET_OPENERS:
-            cut += 1
-        cut = _past_closing_parenthetical(text, cut)
-        if cut <= start:
-            continue
-        pieces.append(text[start:cut])
-        start = cut
-    pieces.append(text[start:])
+            ends.append(match.end())
+    return ends
+
+
+def _attach_closing_pieces(pieces: list[str]) -> list[str]:
+    """Blank pieces and lone bracket groups join the sentence before them; strip the rest."""
     merged: list[str] = []
     for piece in pieces:
-        if not piece.strip(_WS):
-            if merged:
-                merged[-1] += piece
-            continue
-        if merged and _is_closing_parenthetical(piece.strip(_WS)):
+        body = piece.strip(_WS)
+        if merged and (not body or _is_closing_parenthetical(body)):
             merged[-1] += piece
-        else:
+        elif body:
             merged.append(piece)
-    return [p.strip(_WS) for p in merged if p.strip(_WS)]
+    return [piece.strip(_WS) for piece in merged]
 
 
 def _past_closing_parenthetical(text: str, cut: int) -> int:
@@ -773,8 +863,8 @@ def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
     if (
         2 <= len(title.rstrip("。.")) <= limit
         and first.endswith(("。", "."))
-        and not any(ch in title for ch in "，,；;：:、“”（）()")
-        and (marker is not None or not re.search(r"[要应须将把\d]", title))
+        and not _NOT_IN_TITLE.search(title)
+        and (marker is not None or not _NOT_IN_BARE_TITLE.search(title))
     ):
         return first, text[first_end:].strip(_WS)
     return "", text
@@ -782,49 +872,38 @@ def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
 
 def _first_sentence_end(text: str) -> int | None:
     """End of the first sentence when it ends in `。` outside brackets, else None."""
-    match = re.search(r"[。.]", text)
-    if match is None or match.end() > _RUN_IN_TITLE_MAX + 12:
+    match = _FULL_STOP.search(text, 0, _RUN_IN_TITLE_MAX + 12)  # a title is short: look no further
+    if match is None:
         return None
     head = text[: match.start()]
     return match.end() if _bracket_depth(head) == 0 and "“" not in head else None
 
 
 _MARKERS_BY_KIND = dict(_MARKERS)
+_FULL_STOP = re.compile("[。.]")
+_NOT_IN_TITLE = re.compile("[，,；;：:、“”（）()]")
+_NOT_IN_BARE_TITLE = re.compile(r"[要应须将把\d]")
 
 
 def responsible_bodies(parenthetical: str) -> tuple[str, ...]:
     """Bodies named in a responsibility parenthetical, each on its own, role words removed."""
-    inner = parenthetical.strip(_WS + "。；;")[1:-1]
-    inner = re.split(r"[。]", inner, maxsplit=1)[0]
+    inner = parenthetical.strip(_WS + "。；;")[1:-1].split("。", 1)[0]
     bodies = []
     for clause in _split_list(inner, separators="；;，,、"):
         clause = _ROLE_PREFIX.sub("", clause.strip(_WS))
-        for part in _AND_AFTER_ORG.split(clause):
-            name = part
-            for _ in range(2):
-                name = _ROLE_SUFFIX.sub("", name.strip(_WS)).strip(_WS)
-            name = re.sub(r"等(有关)?(部门|单位)?$", "", name).strip(_WS)
+        for part in _AND_AFTER_ORG.split(clause) if "和" in clause else (clause,):
+            name = _without_role_suffix(_without_role_suffix(part))
+            if "等" in name:
+                name = _ETC_BODIES.sub("", name).strip(_WS)
             if name and name not in bodies and len(name) >= 2:
                 bodies.append(name)
-    return tuple(
-        b
-        for b in bodies
-        if b
-        not in {
-            "单位",
-            "政府",
-            "部门",
-            "局",
-            "委",
-            "会",
-            "办",
-            "厅",
-            "中心",
-            "公司",
-            "集团",
-            "企业",
-        }
-    )
+    return tuple(b for b in bodies if b not in _BARE_ORG_WORDS)
+
+
+def _without_role_suffix(name: str) -> str:
+    name = name.strip(_WS)
+    # The endswith test is exact: the suffix pattern is anchored at the end.
+    return _ROLE_SUFFIX.sub("", name).strip(_WS) if name.endswith(_ROLE_SUFFIXES) else name
 
 
 def _split_list(text: str, *, separators: str) -> list[str]:
@@ -881,51 +960,49 @@ class _Outline:
         return tuple(h for _, h in self.stack if h)
 
 
+# Kinds as plain strings: `str(UnitKind.X)` per unit is measurable in the hot loop.
+_META, _HEADING, _BODY = str(UnitKind.META), str(UnitKind.HEADING), str(UnitKind.BODY)
+
+
 def document_units(doc: Document) -> list[Unit]:
     """Units of one document, with section paths and item responsibility."""
-    meta = doc.meta
     drafts: list[tuple[str, str, tuple[str, ...]]] = []  # kind, text, section_path
-    item_starts: list[int] = []
     outline = _Outline()
     item_start = None
     responsibility: dict[int, tuple[int, str]] = {}  # last unit index → (item start, parenthetical)
     for para in doc.paragraphs:
         if para.role not in _TEXT_ROLES:
-            drafts.append((UnitKind.META, para.text, outline.path()))
+            drafts.append((_META, para.text, outline.path()))
             continue
         if para.role is Role.HEADING:
             path = outline.enter(para.marker, para.text) if para.marker else outline.path()
             item_start = len(drafts)
-            drafts.append((UnitKind.HEADING, para.text, path))
+            drafts.append((_HEADING, para.text, path))
             continue
         title, text = split_run_in_title(para.text, para.marker)
         if para.marker is not None or title:
             path = outline.enter(para.marker or Marker.BOLD, title or None)
             item_start = len(drafts)
             if title:
-                drafts.append((UnitKind.HEADING, title, path))
+                drafts.append((_HEADING, title, path))
+        path = outline.path()  # the same for every sentence of the paragraph
         for sentence in cut_sentences(text):
-            drafts.append((UnitKind.BODY, sentence, outline.path()))
+            drafts.append((_BODY, sentence, path))
             parenthetical = _closing_parenthetical(sentence)
             if parenthetical and item_start is not None:
                 responsibility[len(drafts) - 1] = (item_start, parenthetical)
-    del item_starts
-    bodies_at: dict[int, tuple[tuple[str, ...], str]] = {}
-    for end, (start, parenthetical) in responsibility.items():
-        bodies = responsible_bodies(parenthetical)
-        for index in range(start, end + 1):
-            bodies_at.setdefault(index, (bodies, parenthetical))
+    bodies_at = _item_bodies(responsibility)
+    meta = doc.meta
+    no_bodies: tuple[tuple[str, ...], str] = ((), "")
     units = []
     for index, (kind, text, path) in enumerate(drafts):
-        bodies, parenthetical = (
-            bodies_at.get(index, ((), "")) if kind is not UnitKind.META else ((), "")
-        )
+        bodies, parenthetical = no_bodies if kind == _META else bodies_at.get(index, no_bodies)
         units.append(
             Unit(
                 unit_id=make_unit_id(meta.doc_id, index, text),
                 doc_id=meta.doc_id,
                 unit_index=index,
-                kind=str(kind),
+                kind=kind,
                 text=text,
                 section_path=path,
                 item_responsible_bodies=bodies,
@@ -939,6 +1016,18 @@ def document_units(doc: Document) -> list[Unit]:
             )
         )
     return units
+
+
+def _item_bodies(
+    responsibility: dict[int, tuple[int, str]],
+) -> dict[int, tuple[tuple[str, ...], str]]:
+    """Unit index → (bodies, parenthetical) for every unit of an item that names them."""
+    bodies_at: dict[int, tuple[tuple[str, ...], str]] = {}
+    for end, (start, parenthetical) in responsibility.items():
+        bodies = responsible_bodies(parenthetical)
+        for index in range(start, end + 1):
+            bodies_at.setdefault(index, (bodies, parenthetical))
+    return bodies_at
 
 
 def make_unit_id(doc_id: str, unit_index: int, text: str) -> str:
