@@ -1,0 +1,181 @@
+"""The whole loop on the embedded defaults, one step after another.
+
+Every step is idempotent — segmenting and exporting rewrite their files,
+pushes skip what the project already holds, training rewrites its model — so
+a run stopped half-way and started again finishes the job without duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from corpus_tools import export, prelabel, segment, studio, train
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_NOTICES = ROOT / "data" / "notices"
+DEFAULT_NEW_NOTICES = ROOT / "data" / "new-notices"
+DEFAULT_ANNOTATIONS = (ROOT / "data" / "annotations" / "seed.jsonl",)
+DEFAULT_PROJECT = "corpus-tools quickstart"
+
+
+class Step(StrEnum):
+    STUDIO = "start Label Studio"
+    SEGMENT = "segment the sample corpus"
+    PUSH = "push units as tasks"
+    ANNOTATIONS = "load the seed annotations"
+    EXPORT = "export to a Hugging Face dataset"
+    TRAIN = "train the pre-labeling model"
+    EVALUATE = "evaluate on the test split"
+    PRELABEL = "pre-label new notices and push predictions"
+
+
+@dataclass(frozen=True, slots=True)
+class StepDone:
+    step: Step
+    seconds: float
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuickstartReport:
+    url: str
+    username: str | None
+    project: str
+    units_path: Path
+    export_dir: Path
+    model_dir: Path
+    prelabel_path: Path
+    macro_f1: float
+    baseline_macro_f1: float
+    span_f1: dict[str, float]
+    steps: tuple[StepDone, ...] = field(default_factory=tuple)
+
+    @property
+    def seconds(self) -> float:
+        return sum(step.seconds for step in self.steps)
+
+
+@dataclass(slots=True)
+class _Clock:
+    on_step: Callable[[StepDone], None] | None
+    done: list[StepDone] = field(default_factory=list)
+
+    @contextmanager
+    def step(self, step: Step) -> Iterator[list[str]]:
+        started = time.perf_counter()
+        summary: list[str] = []
+        yield summary
+        record = StepDone(step, time.perf_counter() - started, "; ".join(summary))
+        self.done.append(record)
+        if self.on_step is not None:
+            self.on_step(record)
+
+
+def run_quickstart(
+    *,
+    work_dir: Path,
+    notices: Path = DEFAULT_NOTICES,
+    new_notices: Path = DEFAULT_NEW_NOTICES,
+    annotations: tuple[Path, ...] = DEFAULT_ANNOTATIONS,
+    project: str = DEFAULT_PROJECT,
+    url: str | None = None,
+    api_key: str | None = None,
+    home: Path | None = None,
+    max_steps: int | None = 400,
+    on_step: Callable[[StepDone], None] | None = None,
+) -> QuickstartReport:
+    """Segment, push, load annotations, export, train, evaluate and pre-label.
+
+    Without `url`/`api_key` (or LABEL_STUDIO_URL/LABEL_STUDIO_API_KEY) the
+    embedded Label Studio is started if it is not running.
+    """
+    clock = _Clock(on_step)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    units_path = work_dir / "units.jsonl"
+    export_dir = work_dir / "export"
+    model_dir = work_dir / "model"
+    prelabel_path = work_dir / "prelabels.jsonl"
+    username = None
+
+    with clock.step(Step.STUDIO) as summary:
+        connection = _connection(url=url, api_key=api_key, home=home)
+        if connection is None:
+            info = studio.start_server(home=home)
+            username = info.username
+            summary.append(
+                f"{'already running' if info.already_running else 'started'} at {info.url}"
+            )
+        connection = studio.resolve_connection(url=url, api_key=api_key, home=home)
+        summary.append(connection.url)
+    with clock.step(Step.SEGMENT) as summary:
+        report = segment.segment_files([notices], output=units_path)
+        summary.append(f"{report.documents} documents, {report.units} units")
+    access = {"url": connection.url, "api_key": connection.api_key, "home": home}
+    with clock.step(Step.PUSH) as summary:
+        pushed = studio.push_units(units_path, project=project, **access)
+        summary.append(f"{pushed.tasks_created} new tasks, {pushed.tasks_existing} already there")
+    with clock.step(Step.ANNOTATIONS) as summary:
+        for path in annotations:
+            loaded = studio.push_annotations(path, project=project, **access)
+            summary.append(
+                f"{path.name}: {loaded.annotations_created} new, {loaded.annotations_existing} already there"
+            )
+    with clock.step(Step.EXPORT) as summary:
+        exported = export.export_annotations(
+            None, export_dir, project=project, url=connection.url, api_key=connection.api_key
+        )
+        summary.append(
+            f"{exported.units_exported} units, {exported.documents} documents, "
+            f"κ {_fmt(exported.agreement.measure_type_kappa)} on {exported.agreement.units} doubly annotated"
+        )
+    with clock.step(Step.TRAIN) as summary:
+        trained = train.train_model(export_dir, model_dir, max_steps=max_steps)
+        summary.append(f"{trained.model_version}, {trained.steps} steps")
+    with clock.step(Step.EVALUATE) as summary:
+        scores = train.evaluate_model(model_dir, export_dir, split="test")
+        summary.append(
+            f"macro-F1 {scores.measure_type.macro_f1:.3f} "
+            f"(TF-IDF baseline {scores.baseline_measure_type.macro_f1:.3f})"
+        )
+    with clock.step(Step.PRELABEL) as summary:
+        labelled = prelabel.prelabel_files(
+            [new_notices],
+            prelabel_path,
+            model_dir=model_dir,
+            body_only=True,
+            push_project=project,
+            url=connection.url,
+            api_key=connection.api_key,
+        )
+        summary.append(f"{labelled.units_labelled} units pre-labelled and pushed")
+    return QuickstartReport(
+        url=connection.url,
+        username=username,
+        project=project,
+        units_path=units_path,
+        export_dir=export_dir,
+        model_dir=model_dir,
+        prelabel_path=prelabel_path,
+        macro_f1=scores.measure_type.macro_f1,
+        baseline_macro_f1=scores.baseline_measure_type.macro_f1,
+        span_f1={label: prf.f1 for label, prf in scores.spans.per_label.items()},
+        steps=tuple(clock.done),
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _connection(*, url: str | None, api_key: str | None, home: Path | None):
+    """An explicit or environment connection, or None when the embedded server is meant."""
+    import os
+
+    if url or api_key or os.environ.get("LABEL_STUDIO_URL"):
+        return studio.resolve_connection(url=url, api_key=api_key, home=home)
+    return None

@@ -1,0 +1,90 @@
+"""The whole loop end to end against the fixture's real Label Studio."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corpus_tools import studio
+from corpus_tools.quickstart import Step, run_quickstart
+from tests.conftest import NEW_NOTICES, PROJECT_ROOT, SAMPLE_NOTICES
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# Three notices: one for each split of the export.
+DOCS = ("000_274cda8d185c1074", "001_adfa3942083f85c1", "002_bf9bfaf859591b6d")
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> tuple[Path, Path, tuple[Path, ...]]:
+    """Two sample notices, their seed annotations and one new notice: a short run."""
+    notices = tmp_path / "notices"
+    notices.mkdir()
+    for doc in DOCS:
+        shutil.copy(SAMPLE_NOTICES / f"{doc}.txt", notices)
+    new = tmp_path / "new"
+    new.mkdir()
+    shutil.copy(NEW_NOTICES / "04_nea_guoneng_zongtong_anquan_2021_108_dianli_huozai_html.txt", new)
+    annotations = []
+    for name in ("seed.jsonl",):
+        rows = [
+            line
+            for line in (PROJECT_ROOT / "data" / "annotations" / name)
+            .read_text(encoding="utf-8")
+            .splitlines()
+            if json.loads(line)["doc_id"] in DOCS
+        ]
+        path = tmp_path / name
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        annotations.append(path)
+    return notices, new, tuple(annotations)
+
+
+def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
+    studio_server, small_corpus, tmp_path
+):
+    notices, new, annotations = small_corpus
+    steps = []
+    options = dict(
+        work_dir=tmp_path / "work",
+        notices=notices,
+        new_notices=new,
+        annotations=annotations,
+        project="quickstart test",
+        url=studio_server.url,
+        api_key=studio_server.api_key,
+        max_steps=30,
+    )
+    report = run_quickstart(**options, on_step=steps.append)
+    assert [done.step for done in steps] == list(Step)
+    assert report.export_dir.joinpath("dataset").is_dir()
+    assert (report.model_dir / "meta.json").is_file()
+    prelabels = [
+        json.loads(line) for line in report.prelabel_path.read_text(encoding="utf-8").splitlines()
+    ]
+    assert prelabels and all(row["measure_type"] and row["model_version"] for row in prelabels)
+    assert 0.0 <= report.macro_f1 <= 1.0
+
+    tasks = studio.pull(
+        project="quickstart test",
+        output=tmp_path / "pulled.json",
+        url=studio_server.url,
+        api_key=studio_server.api_key,
+    )
+    first_count = tasks.tasks
+
+    rerun = run_quickstart(**options)
+    push = next(done for done in rerun.steps if done.step is Step.PUSH)
+    assert push.summary.startswith("0 new tasks")
+    loaded = next(done for done in rerun.steps if done.step is Step.ANNOTATIONS)
+    assert " 0 new" in loaded.summary
+    again = studio.pull(
+        project="quickstart test",
+        output=tmp_path / "pulled2.json",
+        url=studio_server.url,
+        api_key=studio_server.api_key,
+    )
+    assert again.tasks == first_count
