@@ -14,8 +14,10 @@ Tokens never appear in messages, reprs or logs.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -365,7 +367,6 @@ def start_server(
         raise StudioUnavailableError(
             f"port {port} on {host} is in use; pass another --port or stop what listens there"
         )
-    url = f"http://{host}:{port}"
 
     data_dir = home / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -377,6 +378,7 @@ def start_server(
         "LABEL_STUDIO_USERNAME": username,
         "LABEL_STUDIO_PASSWORD": password,
         "DJANGO_DB": "sqlite",
+        "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
     }
     for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
         env.pop(leaked, None)
@@ -393,6 +395,7 @@ def start_server(
         "--data-dir",
         str(data_dir),
     ]
+    log_offset = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command,
@@ -404,27 +407,18 @@ def start_server(
             start_new_session=True,  # its own process group: stop kills runserver's children too
         )
     _pid_path(home).write_text(str(process.pid))
-
-    deadline = time.monotonic() + timeout
-    while not _healthy(url):
-        if process.poll() is not None:
-            _pid_path(home).unlink(missing_ok=True)
-            raise StudioUnavailableError(
-                f"Label Studio exited during start (code {process.returncode}); see {log_path}: {_log_tail(log_path)}"
-            )
-        if time.monotonic() > deadline:
-            _terminate(process.pid)
-            _pid_path(home).unlink(missing_ok=True)
-            raise StudioUnavailableError(
-                f"Label Studio did not answer {url}/health within {timeout:.0f} s; see {log_path}"
-            )
-        time.sleep(0.5)
-
-    config.update({"url": url, "port": port, "username": username, "password": password})
-    api_key = config.get("api_key")
-    if not api_key or not _key_works(url, api_key):
-        config["api_key"] = _mint_personal_access_token(url, username, password)
-    config_path = _write_config(home, config)
+    try:
+        url = _wait_until_serving(process, log_path, log_offset, host, timeout)
+        port = int(url.rsplit(":", 1)[1])
+        config.update({"url": url, "port": port, "username": username, "password": password})
+        api_key = config.get("api_key")
+        if not api_key or not _key_works(url, api_key):
+            config["api_key"] = _mint_personal_access_token(url, username, password)
+        config_path = _write_config(home, config)
+    except BaseException:
+        _terminate(process.pid)
+        _pid_path(home).unlink(missing_ok=True)
+        raise
     return ServerInfo(
         url=url,
         username=username,
@@ -436,6 +430,41 @@ def start_server(
         first_start=first_start,
         seconds=time.perf_counter() - started,
     )
+
+
+_SERVING = re.compile(rb"Starting development server at (http://[^/\s]+)/")
+
+
+def _wait_until_serving(
+    process: subprocess.Popen, log_path: Path, log_offset: int, host: str, timeout: float
+) -> str:
+    """The URL our process serves on, once it answers /health.
+
+    Label Studio silently moves to the next port when its port is taken (another
+    server may still be migrating when we looked), so the URL is read from the
+    process's own log line, not assumed.
+    """
+    deadline = time.monotonic() + timeout
+    url = None
+    while True:
+        if process.poll() is not None:
+            raise StudioUnavailableError(
+                f"Label Studio exited during start (code {process.returncode}); "
+                f"see {log_path}: {_log_tail(log_path)}"
+            )
+        if url is None:
+            with open(log_path, "rb") as log:
+                log.seek(log_offset)
+                match = _SERVING.search(log.read())
+            if match:
+                url = match.group(1).decode().replace("0.0.0.0", host)
+        if url is not None and _healthy(url):
+            return url
+        if time.monotonic() > deadline:
+            raise StudioUnavailableError(
+                f"Label Studio did not answer {url or 'its port'}/health within {timeout:.0f} s; see {log_path}"
+            )
+        time.sleep(0.5)
 
 
 def _key_works(url: str, api_key: str) -> bool:
@@ -527,7 +556,9 @@ def embedded_connection(*, home: Path | None = None) -> StudioConnection:
     home = studio_home(home=home)
     config = _read_config(home)
     if not config.get("url") or not config.get("api_key"):
-        raise StudioUnavailableError(f"no embedded Label Studio has been started in {home}: {START_HINT}")
+        raise StudioUnavailableError(
+            f"no embedded Label Studio has been started in {home}: {START_HINT}"
+        )
     return StudioConnection(url=config["url"], api_key=config["api_key"], source="embedded server")
 
 
@@ -881,6 +912,93 @@ def _prediction(
     return prediction
 
 
+class _PushRecord:
+    """The unit_id -> task id map of one project, as last pushed from here.
+
+    Keyed by server URL, project id and the project's creation time, so a new
+    server or a re-created project never reuses an old record. It is only a
+    shortcut: `matches` checks it against the server before it is trusted.
+    """
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.units: dict[str, int] = {k: int(v) for k, v in (data.get("units") or {}).items()}
+        self.task_count = int(data.get("task_count", -1))
+        self.max_task_id = int(data.get("max_task_id", -1))
+
+    @classmethod
+    def load(cls, url: str, project: Any, *, home: Path | None = None) -> _PushRecord:
+        from platformdirs import user_cache_dir
+
+        root = (
+            Path(home)
+            if home is not None
+            else Path(user_cache_dir("corpus-tools", appauthor=False))
+        )
+        key = hashlib.sha1(f"{url}|{project.id}|{project.created_at}".encode()).hexdigest()[:20]
+        path = root / "studio-push" / f"{key}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        return cls(path, data)
+
+    def matches(self, task_count: int, max_task_id: int) -> bool:
+        return (self.task_count, self.max_task_id) == (task_count, max_task_id)
+
+    def reset(self, units: Mapping[str, int] | None = None) -> None:
+        self.units = dict(units or {})
+        self.task_count = len(self.units)
+        self.max_task_id = max(self.units.values(), default=0)
+
+    def add(self, unit_ids: Iterable[str], task_ids: list[int]) -> None:
+        for unit_id, task_id in zip(unit_ids, task_ids, strict=True):
+            self.units[unit_id] = task_id
+        self.task_count += len(task_ids)
+        self.max_task_id = max(self.max_task_id, *task_ids)
+
+    def forget(self) -> None:
+        self.task_count = self.max_task_id = -1
+        self.save()
+
+    def save(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(
+                json.dumps(
+                    {
+                        "task_count": self.task_count,
+                        "max_task_id": self.max_task_id,
+                        "units": self.units,
+                    }
+                ),
+                encoding="utf-8",
+            )
+            tmp.replace(self.path)
+        except OSError:
+            pass  # a cache: without it the next push lists the tasks
+
+
+def _task_count_and_max_id(client: LabelStudio, url: str, project_id: int) -> tuple[int, int]:
+    """The project's task count and highest task id, in one small request."""
+    body = _raw_json(
+        client,
+        url,
+        "api/tasks/",
+        params={
+            "project": project_id,
+            "fields": "task_only",
+            "include": "id",
+            "page_size": 1,
+            "query": json.dumps({"ordering": ["-tasks:id"]}),
+        },
+        doing="counting the project's tasks",
+    )
+    tasks = body.get("tasks") or []
+    return int(body.get("total", 0)), int(tasks[0]["id"]) if tasks else 0
+
+
 def _batches(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -907,6 +1025,7 @@ def push_units(
     least_certain_first: bool = True,
     progress: ProgressCallback | None = None,
     home: Path | None = None,
+    record_dir: Path | None = None,
 ) -> PushReport:
     """Import the body units as tasks of project `project` (created if missing).
 
@@ -921,6 +1040,11 @@ def push_units(
     label stream serves the least certain predictions first.
 
     `progress(done, total)` is called after every batch (units handled so far).
+
+    Which units a project holds is kept in a local push record (in the user
+    cache dir, or `record_dir`) and trusted only while the project's task count
+    and highest task id on the server still match it (one small request);
+    otherwise the unit ids are listed from the server and the record rebuilt.
     """
     started = time.perf_counter()
     origin, rows = _records(units)
@@ -930,11 +1054,14 @@ def push_units(
     found, created = _ensure_project(client, base, project)
     project_id = found.id
 
-    existing = (
-        {uid: ids[0] for uid, ids in _task_index(client, base, project_id).items()}
-        if not created
-        else {}
-    )
+    record = _PushRecord.load(base, found, home=record_dir)
+    if created:
+        record.reset()
+    elif not record.matches(*_task_count_and_max_id(client, base, project_id)):
+        # No record, or the project changed behind it: ask the server.
+        record.reset({uid: ids[0] for uid, ids in _task_index(client, base, project_id).items()})
+        record.save()
+    existing = record.units
     new: list[dict[str, Any]] = []
     attach: list[tuple[int, dict[str, Any]]] = []
     for data, row in pairs:
@@ -965,8 +1092,16 @@ def push_units(
     predictions_created = 0
     for batch in _batches(new, batch_size):
         with _translated(base, f"importing tasks into project {project!r}"):
-            response = client.projects.import_tasks(id=project_id, request=batch)
+            response = client.projects.import_tasks(
+                id=project_id, request=batch, return_task_ids=True
+            )
         predictions_created += int(response.prediction_count or 0)
+        task_ids = list(response.task_ids or ())
+        if len(task_ids) == len(batch):
+            record.add((task["data"]["unit_id"] for task in batch), task_ids)
+            record.save()
+        else:  # not expected; the next push then lists the tasks instead
+            record.forget()
         done += len(batch)
         if progress:
             progress(done, total)

@@ -64,7 +64,11 @@ def notice_units(doc_id: str = "d1", sentences: tuple[str, ...] = SENTENCES) -> 
 
 def synthetic_units(count: int, doc_prefix: str = "syn") -> list[Unit]:
     return [
-        make_unit(f"{doc_prefix}{i // 50}", i % 50, f"第{i}条：各级各部门要在年底前完成隐患排查（编号{i}）。")
+        make_unit(
+            f"{doc_prefix}{i // 50}",
+            i % 50,
+            f"第{i}条：各级各部门要在年底前完成隐患排查（编号{i}）。",
+        )
         for i in range(count)
     ]
 
@@ -151,7 +155,9 @@ def test_resolution_prefers_options_then_environment_then_config(tmp_path: Path,
 @pytest.mark.integration
 def test_project_gets_the_generated_config_and_the_guide(studio_server):
     title = unique_title("config")
-    studio.push_units(notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key)
+    studio.push_units(
+        notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
     client = sdk(studio_server)
     project = client.projects.get(id=studio._find_project(client, studio_server.url, title).id)
     parsed = project.parsed_label_config
@@ -161,10 +167,14 @@ def test_project_gets_the_generated_config_and_the_guide(studio_server):
 
 
 @pytest.mark.integration
-def test_push_annotate_pull_keeps_spans_annotator_lead_time_and_skips(studio_server, tmp_path: Path):
+def test_push_annotate_pull_keeps_spans_annotator_lead_time_and_skips(
+    studio_server, tmp_path: Path
+):
     title = unique_title("roundtrip")
     units = notice_units()
-    report = studio.push_units(units, project=title, url=studio_server.url, api_key=studio_server.api_key)
+    report = studio.push_units(
+        units, project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
     assert (report.project_created, report.units_read, report.body_units, report.tasks_created) == (
         True,
         6,
@@ -173,7 +183,6 @@ def test_push_annotate_pull_keeps_spans_annotator_lead_time_and_skips(studio_ser
     )
 
     client = sdk(studio_server)
-    project = studio._find_project(client, studio_server.url, title)
     tasks = {t["unit_id"]: t["id"] for t in project_tasks(studio_server, title)}
     assert set(tasks) == {u.unit_id for u in units if u.kind == "body"}
     first = client.tasks.get(id=tasks[units[2].unit_id])
@@ -187,26 +196,44 @@ def test_push_annotate_pull_keeps_spans_annotator_lead_time_and_skips(studio_ser
     plans = {
         units[2].unit_id: (
             "risk_hazard",
-            [span(SENTENCES[0], "各县（区）人民政府", "RESPONSIBLE_BODY"), span(SENTENCES[0], "2025年6月底前", "DEADLINE")],
+            [
+                span(SENTENCES[0], "各县（区）人民政府", "RESPONSIBLE_BODY"),
+                span(SENTENCES[0], "2025年6月底前", "DEADLINE"),
+            ],
         ),
         units[3].unit_id: (
             "enforcement",
-            [span(SENTENCES[1], "市应急局", "RESPONSIBLE_BODY"), span(SENTENCES[1], "每季度", "FREQUENCY")],
+            [
+                span(SENTENCES[1], "市应急局", "RESPONSIBLE_BODY"),
+                span(SENTENCES[1], "每季度", "FREQUENCY"),
+            ],
         ),
     }
     for unit_id, (measure, spans) in plans.items():
         result = [studio._measure_result(measure, unit_id, "test")]
         result += studio._span_results(
-            next(u.text for u in units if u.unit_id == unit_id), spans, unit_id, "test", scored=False
+            next(u.text for u in units if u.unit_id == unit_id),
+            spans,
+            unit_id,
+            "test",
+            scored=False,
         )
         client.annotations.create(id=tasks[unit_id], result=result, lead_time=12.5)
-    client.annotations.create(id=tasks[units[4].unit_id], result=[], was_cancelled=True, lead_time=3.0)
+    client.annotations.create(
+        id=tasks[units[4].unit_id], result=[], was_cancelled=True, lead_time=3.0
+    )
 
     out = tmp_path / "pulled.json"
-    pulled = studio.pull(project=title, output=out, url=studio_server.url, api_key=studio_server.api_key)
+    pulled = studio.pull(
+        project=title, output=out, url=studio_server.url, api_key=studio_server.api_key
+    )
     assert (pulled.tasks, pulled.annotations, pulled.cancelled) == (3, 3, 1)
     exported = json.loads(out.read_text(encoding="utf-8"))
-    assert {t["data"]["unit_id"] for t in exported} == {units[2].unit_id, units[3].unit_id, units[4].unit_id}
+    assert {t["data"]["unit_id"] for t in exported} == {
+        units[2].unit_id,
+        units[3].unit_id,
+        units[4].unit_id,
+    }
     seen_spans = 0
     for task in exported:
         text = task["data"]["text"]
@@ -234,9 +261,15 @@ def test_repush_of_same_and_overlapping_units_creates_no_duplicates(studio_serve
     units = notice_units("a") + notice_units("b")
     path = tmp_path / "units.jsonl"
     path.write_text("".join(json.dumps(u.to_dict(), ensure_ascii=False) + "\n" for u in units[:6]))
-    first = studio.push_units(path, project=title, url=studio_server.url, api_key=studio_server.api_key)
-    again = studio.push_units(path, project=title, url=studio_server.url, api_key=studio_server.api_key)
-    overlap = studio.push_units(units, project=title, url=studio_server.url, api_key=studio_server.api_key)
+    first = studio.push_units(
+        path, project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
+    again = studio.push_units(
+        path, project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
+    overlap = studio.push_units(
+        units, project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
     assert (first.tasks_created, again.tasks_created, again.tasks_existing) == (4, 0, 4)
     assert (overlap.tasks_created, overlap.tasks_existing) == (4, 4)
     unit_ids = [t["unit_id"] for t in project_tasks(studio_server, title)]
@@ -293,15 +326,24 @@ def test_predictions_go_in_with_score_and_attach_to_existing_tasks(studio_server
         return rows
 
     first = studio.push_units(
-        prelabelled("m1", [0.9, 0.2, 0.6, 0.4]), project=title, url=studio_server.url, api_key=studio_server.api_key
+        prelabelled("m1", [0.9, 0.2, 0.6, 0.4]),
+        project=title,
+        url=studio_server.url,
+        api_key=studio_server.api_key,
     )
     assert (first.tasks_created, first.tasks_existing, first.predictions_created) == (0, 4, 4)
     again = studio.push_units(
-        prelabelled("m1", [0.9, 0.2, 0.6, 0.4]), project=title, url=studio_server.url, api_key=studio_server.api_key
+        prelabelled("m1", [0.9, 0.2, 0.6, 0.4]),
+        project=title,
+        url=studio_server.url,
+        api_key=studio_server.api_key,
     )
     assert (again.predictions_created, again.predictions_skipped) == (0, 4)
     newer = studio.push_units(
-        prelabelled("m2", [0.5, 0.5, 0.5, 0.5]), project=title, url=studio_server.url, api_key=studio_server.api_key
+        prelabelled("m2", [0.5, 0.5, 0.5, 0.5]),
+        project=title,
+        url=studio_server.url,
+        api_key=studio_server.api_key,
     )
     assert newer.predictions_created == 4
 
@@ -327,7 +369,9 @@ def test_new_prelabelled_units_are_imported_least_certain_first(studio_server):
         row.update(measure_type="other", measure_type_score=score, spans=[], model_version="m1")
     studio.push_units(rows, project=title, url=studio_server.url, api_key=studio_server.api_key)
     tasks = sorted(project_tasks(studio_server, title), key=lambda t: t["id"])
-    order = [next(r["measure_type_score"] for r in rows if r["unit_id"] == t["unit_id"]) for t in tasks]
+    order = [
+        next(r["measure_type_score"] for r in rows if r["unit_id"] == t["unit_id"]) for t in tasks
+    ]
     assert order == [0.1, 0.3, 0.5, 0.9]
 
 
@@ -344,22 +388,53 @@ def test_push_annotations_attributes_annotators_and_is_idempotent(studio_server,
             "spans": [span(SENTENCES[0], "2025年6月底前", "DEADLINE")],
             "annotator": "annotator_a",
         },
-        {"unit_id": units[2].unit_id, "measure_type": "risk_hazard", "spans": [], "annotator": "annotator_b"},
-        {"unit_id": units[5].unit_id, "measure_type": "other", "spans": [], "annotator": "annotator_a"},
-        {"unit_id": "missing:0000:00000000", "measure_type": "other", "spans": [], "annotator": "annotator_a"},
+        {
+            "unit_id": units[2].unit_id,
+            "measure_type": "risk_hazard",
+            "spans": [],
+            "annotator": "annotator_b",
+        },
+        {
+            "unit_id": units[5].unit_id,
+            "measure_type": "other",
+            "spans": [],
+            "annotator": "annotator_a",
+        },
+        {
+            "unit_id": "missing:0000:00000000",
+            "measure_type": "other",
+            "spans": [],
+            "annotator": "annotator_a",
+        },
     ]
-    seed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    first = studio.push_annotations(seed, project=title, url=studio_server.url, api_key=studio_server.api_key)
+    seed.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+    first = studio.push_annotations(
+        seed, project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
     assert (first.annotations_created, first.annotations_existing) == (3, 0)
     assert first.units_missing == ("missing:0000:00000000",)
-    again = studio.push_annotations(seed, project=title, url=studio_server.url, api_key=studio_server.api_key)
-    assert (again.annotations_created, again.annotations_existing, again.annotators_created) == (0, 3, ())
+    again = studio.push_annotations(
+        seed, project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
+    assert (again.annotations_created, again.annotations_existing, again.annotators_created) == (
+        0,
+        3,
+        (),
+    )
 
     pulled = studio.pull(
-        project=title, output=tmp_path / "out.json", url=studio_server.url, api_key=studio_server.api_key
+        project=title,
+        output=tmp_path / "out.json",
+        url=studio_server.url,
+        api_key=studio_server.api_key,
     )
     assert pulled.annotations == 3
-    assert set(pulled.annotators) == {"annotator_a@corpus-tools.local", "annotator_b@corpus-tools.local"}
+    assert set(pulled.annotators) == {
+        "annotator_a@corpus-tools.local",
+        "annotator_b@corpus-tools.local",
+    }
 
 
 @pytest.mark.integration
@@ -369,4 +444,36 @@ def test_ambiguous_project_title_is_a_lookup_error(studio_server):
     client.projects.create(title=title)
     client.projects.create(title=title)
     with pytest.raises(ProjectLookupError, match="2 Label Studio projects"):
-        studio.push_units(notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key)
+        studio.push_units(
+            notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key
+        )
+
+
+@pytest.mark.integration
+def test_push_record_is_checked_against_the_server(studio_server, tmp_path: Path):
+    title = unique_title("record")
+    units = notice_units()
+    body = [u for u in units if u.kind == "body"]
+    push = dict(
+        project=title, url=studio_server.url, api_key=studio_server.api_key, record_dir=tmp_path
+    )
+    studio.push_units(units, **push)
+    records = list((tmp_path / "studio-push").glob("*.json"))
+    assert len(records) == 1
+    assert set(json.loads(records[0].read_text())["units"]) == {u.unit_id for u in body}
+
+    # Someone deletes a task in Label Studio: the record no longer matches the
+    # server, so the next push asks the server and restores the missing unit.
+    client = sdk(studio_server)
+    tasks = {t["unit_id"]: t["id"] for t in project_tasks(studio_server, title)}
+    client.tasks.delete(id=tasks[body[1].unit_id])
+    report = studio.push_units(units, **push)
+    assert (report.tasks_created, report.tasks_existing) == (1, 3)
+    assert sorted(t["unit_id"] for t in project_tasks(studio_server, title)) == sorted(
+        u.unit_id for u in body
+    )
+
+    # Without any record (another machine), nothing is duplicated either.
+    records[0].unlink()
+    report = studio.push_units(units, **push)
+    assert (report.tasks_created, report.tasks_existing) == (0, 4)
