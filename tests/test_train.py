@@ -184,3 +184,18 @@ def test_retraining_into_a_model_dir_replaces_it(tiny_model, tiny_export, tmp_pa
     shutil.copytree(tiny_model, target)
     result = train_model(tiny_export, target, max_steps=2, select_rules=False)
     assert load_model(result.model_dir).meta["corpus_tools"]["best_step"] in (0, 2)
+
+
+def test_plain_spacy_load_finds_the_components_in_a_fresh_process(tiny_model):
+    import subprocess
+    import sys
+
+    code = (
+        "import spacy, sys; nlp = spacy.load(sys.argv[1]);"
+        "assert 'corpus_tools.train' not in sys.modules;"
+        "print(nlp.pipe_names[1], len(nlp('市应急局要年底前完成。').cats))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_model)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["bio_spans", "10"]
