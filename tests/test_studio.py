@@ -477,3 +477,15 @@ def test_push_record_is_checked_against_the_server(studio_server, tmp_path: Path
     records[0].unlink()
     report = studio.push_units(units, **push)
     assert (report.tasks_created, report.tasks_existing) == (0, 4)
+
+
+def test_units_are_read_from_parquet_too(tmp_path: Path):
+    import polars as pl
+
+    units = notice_units()
+    path = tmp_path / "units.parquet"
+    pl.DataFrame([u.to_dict() for u in units]).write_parquet(path)
+    origin, rows = studio._records(path)
+    pairs = studio._with_context(rows, origin)
+    assert [data["unit_id"] for data, _ in pairs] == [u.unit_id for u in units if u.kind == "body"]
+    assert pairs[0][0]["section_path"] == list(units[2].section_path)

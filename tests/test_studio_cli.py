@@ -186,3 +186,55 @@ def test_push_and_pull_commands_end_to_end(tmp_path: Path, units_file: Path, stu
     assert json.loads(out.read_text())[0]["data"]["unit_id"] == unit.unit_id
     for result in (pushed, again, annotated, pulled):
         assert studio_server.api_key not in result.stdout + result.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_studio_start_status_stop_in_the_user_data_dir(tmp_path: Path, units_file: Path):
+    """The embedded server from the CLI, under XDG_DATA_HOME: config 600, token never shown."""
+    port = str(free_port())
+    started = run_cli("studio", "start", "--port", port, home=tmp_path)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        home = tmp_path / "corpus-tools" / "label-studio"
+        config_path = home / "config.json"
+        config = json.loads(config_path.read_text())
+        assert oct(config_path.stat().st_mode & 0o777) == "0o600"
+        assert config["url"] == f"http://127.0.0.1:{port}"
+        assert config["url"] in started.stdout and config["password"] in started.stdout
+        assert config["api_key"] not in started.stdout + started.stderr
+
+        # Telemetry and error reporting are off in the pages served to browsers.
+        import httpx
+
+        with httpx.Client(base_url=config["url"]) as web:
+            login = web.get("/user/login/").text
+            assert "collect_analytics = false" in login and "googletagmanager" not in login
+            web.post(
+                "/user/login/",
+                data={
+                    "email": config["username"],
+                    "password": config["password"],
+                    "csrfmiddlewaretoken": web.cookies.get("csrftoken", ""),
+                },
+                headers={"Referer": f"{config['url']}/user/login/"},
+            )
+            app_page = web.get("/projects/", follow_redirects=True).text
+        assert "sentry_dsn: null" in app_page and "collect_analytics: false" in app_page
+        assert "sentry.io" not in login + app_page
+
+        status = run_cli("studio", "status", home=tmp_path)
+        assert status.returncode == 0 and config["url"] in status.stdout
+        again = run_cli("studio", "start", home=tmp_path)
+        assert "already running" in again.stdout
+
+        # Other commands find the embedded server with no options or env.
+        pushed = run_cli("push", str(units_file), "--project", "embedded", home=tmp_path)
+        assert pushed.returncode == 0 and "4 new tasks" in pushed.stdout, pushed.stderr
+        assert config["api_key"] not in pushed.stdout + pushed.stderr
+        assert config["api_key"] not in (home / "server.log").read_text(errors="replace")
+    finally:
+        stopped = run_cli("studio", "stop", home=tmp_path)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    after = run_cli("studio", "status", home=tmp_path)
+    assert after.returncode == 1 and "not running" in after.stdout
