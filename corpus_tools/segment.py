@@ -150,6 +150,12 @@ _COPY = re.compile(
     rf"^({'|'.join(_COPY_WORDS)})|印发$|^.{{2,30}}\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日\s*印发$"
 )
 _ATTACHMENT = re.compile(r"^附\s*件|\.(docx?|pdf|xlsx?|wps)$", re.IGNORECASE)
+# An attachment list (`附件：1．……方案` / `2．……方案`), and the label atop an attachment (`附件2`).
+_ATTACHMENT_ENTRY = re.compile(
+    r"^(?:附\s*件\s*[:：]\s*)?(\d{1,2})\s*[.．、]\s*[^。！？；!?;，,]{2,80}$"
+)
+_ATTACHMENT_LIST_HEAD = re.compile(r"^附\s*件\s*[:：]$")
+_ATTACHMENT_LABEL = re.compile(r"^附\s*件\s*\d{1,2}\s*[:：]?$")
 _CONTACT_WORDS = ("联系人", "联系电话", "联系邮箱", "电子邮箱", "传真", "邮编", "电话")
 _CONTACT = re.compile(rf"^({'|'.join(_CONTACT_WORDS)})\s*[:：]")
 _BANNER = re.compile(r"文\s*件")
@@ -503,6 +509,8 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
         titled = raw.startswith(TITLE_MARK)
         line = raw.removeprefix(TITLE_MARK)
         role = _meta_role(line)
+        if role in _LOOKALIKE_ROLES and buffer and _runs_on(buffer, line, width):
+            role = None
         if role is Role.URL and buffer:
             deferred.append(Paragraph(line, Role.URL))
             continue
@@ -523,6 +531,19 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
             flush()
     flush()
     return paragraphs
+
+
+# Roles judged only from how a line looks; a wrapped body line can look the same.
+_LOOKALIKE_ROLES = frozenset({Role.TITLE, Role.ORG})
+
+
+def _runs_on(buffer: str, line: str, width: int) -> bool:
+    """A full-width line that carries on an unfinished sentence of running text.
+
+    `…非法营运、非` + `法挂靠、…、机动车违反禁限行规定` looks like a title
+    (`…规定`), but titles are set apart and shorter than a full body line.
+    """
+    return len(line) >= width * 0.85 and _has_terminal(buffer) and not _ends_paragraph(buffer)
 
 
 def _may_continue_title(buffer: str) -> bool:
@@ -580,14 +601,18 @@ def split_documents(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
 
     A notice starts where front matter (banner, 文号, title, metadata table,
     addressee line) follows body text; where a second `一、` restarts the
-    numbering; or where text follows a signature date.
+    numbering; or where text follows a signature date. An attachment label
+    (`附件3`) just before the start goes with the document it labels: a cover
+    notice's attached plans each come out whole.
     """
     documents: list[list[Paragraph]] = []
     current: list[Paragraph] = []
     has_text = seen_first_item = signed = False
-    for index, para in enumerate(paragraphs):
-        role = _contextual_role(para, has_text, paragraphs, index)
+    previous: Paragraph | None = None
+    for para in paragraphs:
+        role = _contextual_role(para, has_text, previous)
         para = replace(para, role=role) if role is not para.role else para
+        previous = para
         restarts = role is Role.HEADING and para.marker is Marker.CN_DUN and para.text[0] == "一"
         starts_new = has_text and (
             role in _FRONT_ROLES
@@ -595,8 +620,9 @@ def split_documents(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
             or (signed and role in _TEXT_ROLES)
         )
         if starts_new:
+            label = [current.pop()] if _is_attachment_label(current[-1].text) else []
             documents.append(current)
-            current, has_text, seen_first_item, signed = [], False, False, False
+            current, has_text, seen_first_item, signed = label, False, False, False
         current.append(para)
         if role in _TEXT_ROLES:
             has_text = True
@@ -611,16 +637,40 @@ def split_documents(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
     return [doc for doc in documents if any(p.role in _TEXT_ROLES for p in doc)] or documents
 
 
-def _contextual_role(
-    para: Paragraph, has_text: bool, paragraphs: list[Paragraph], index: int
-) -> Role:
-    """Roles that depend on position: addressee lines, issuer vs. signature."""
-    if para.role is Role.BODY and _is_addressee(para.text, has_text, paragraphs, index):
+def _contextual_role(para: Paragraph, has_text: bool, previous: Paragraph | None) -> Role:
+    """Roles that depend on position: addressee lines, entries of an attachment list."""
+    if para.role is Role.BODY and _is_addressee(para.text, has_text):
         return Role.ADDRESSEE
+    if (
+        para.role in _TEXT_ROLES
+        and previous is not None
+        and previous.role is Role.ATTACHMENT
+        and _is_next_attachment_entry(previous.text, para.text)
+    ):
+        return Role.ATTACHMENT
     return para.role
 
 
-def _is_addressee(text: str, has_text: bool, paragraphs: list[Paragraph], index: int) -> bool:
+def _is_next_attachment_entry(previous: str, text: str) -> bool:
+    """`2．…方案` after `附件：1．…方案` (or `1．…` after a bare `附件：`): a list entry, meta.
+
+    The numbers must run on, so a notice that starts with `1.` right after an
+    attachment line is not swallowed into the list.
+    """
+    entry = _ATTACHMENT_ENTRY.match(text)
+    if entry is None:
+        return False
+    before = _ATTACHMENT_ENTRY.match(previous)
+    if before is not None:
+        return int(entry.group(1)) == int(before.group(1)) + 1
+    return int(entry.group(1)) == 1 and bool(_ATTACHMENT_LIST_HEAD.match(previous))
+
+
+def _is_attachment_label(text: str) -> bool:
+    return bool(_ATTACHMENT_LABEL.match(text))
+
+
+def _is_addressee(text: str, has_text: bool) -> bool:
     if not text.endswith(("：", ":")) or len(text) > 160 or _ADDRESSEE_VERBS.search(text):
         return False
     if not re.search(r"[，,、]", text) and not _ORG_END.search(text[:-1]):
@@ -1069,18 +1119,20 @@ def segment_text(text: str, *, stem: str, source_path: str = "") -> list[Documen
     groups = split_documents(paragraphs)
     documents = []
     used: Counter[str] = Counter()
-    year = ""
+    year = signed_year = ""  # an attachment takes the year of the signed notice it follows
     previous_signed = False
     for group in groups:
         meta = document_meta(group, stem=stem, source_path=source_path)
         doc_id = stem
         if len(groups) > 1:
-            attached_to = year if previous_signed else ""
-            year = _document_year(meta, group, attached_to=attached_to) or "doc"
+            attached = previous_signed or _is_attachment_label(group[0].text)
+            year = _document_year(meta, group, attached_to=signed_year if attached else "") or "doc"
             used[year] += 1
             doc_id = f"{stem}#{year}" + (f"-{used[year]}" if used[year] > 1 else "")
         documents.append(Document(replace(meta, doc_id=doc_id), tuple(group)))
         previous_signed = any(p.role is Role.DATE for p in group)
+        if previous_signed:
+            signed_year = year
     return documents
 
 
