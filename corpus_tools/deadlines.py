@@ -344,9 +344,12 @@ DEADLINE_PATTERN = re.compile(
     rf"|(?<![0-9{_CN_NUM}])(?:\d{{4}}\s*年\s*)?年内"
     rf"|{_NUM}\s*个?\s*(?:小时|工作日|日|天|周|个月|月)\s*(?:之内|以内|内))"
 )
-# Years/periods that FREQUENCY annotates: 每季度, 每半年, 每年, 每月, 每周 …
+# Years/periods that FREQUENCY annotates: 每季度, 每半年, 每年, 每月, 每周 …, and
+# the short forms of a recurring check (§3: 月调度、季约谈 → 月, 季; 班组日查 → 日).
 FREQUENCY_PATTERN = re.compile(
     r"每(?:个)?(?:半年|季度|年度|年|月|周|星期|旬|天|日|一年|两年|三年|[一二两三]个?月|小时|班|季)"
+    r"|(?<![今全上下去明本当每节假时0-9一二三四五六七八九十个])(?:半年|年终|月|季|年|周|日)"
+    r"(?=查|通报|发布|考核|调度|约谈|会商|研判|督查|检查|评估|分析|讲评|例会|排名|点评|报告)"
 )
 
 

@@ -155,3 +155,16 @@ def test_find_deadlines(text, found):
 def test_find_frequencies_labels_period_words_only():
     text = "市县党委每季度、政府每月至少听取一次汇报，每半年至少召开1次专题会议。定期检查。"
     assert [text[s:e] for s, e in find_frequencies(text)] == ["每季度", "每月", "每半年"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("严格落实“班组日查、车间周查、厂矿月查、集团公司季查”制度。", ["日", "周", "月", "季"]),
+        ("认真实施月通报、半年发布、年终考核制度。", ["月", "半年", "年终"]),
+        ("建立“一单四制”和月调度、季约谈机制。", ["月", "季"]),
+        ("全年检查企业120家，节日检查不放松，今年考核优秀。", []),
+    ],
+)
+def test_find_frequencies_short_forms(text, found):
+    assert [text[s:e] for s, e in find_frequencies(text)] == found
