@@ -496,6 +496,7 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
     deferred: list[Paragraph] = []
     width = _layout_width(lines)
     depth = 0  # brackets left open in `buffer`, kept as lines are added
+    after_label = False  # `buffer` follows an `附件N` label, so a title is expected
 
     def flush() -> None:
         nonlocal buffer
@@ -518,16 +519,21 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
             flush()
             paragraphs.append(_heading(line))
             continue
-        if buffer and _continues(buffer, line, role, depth=depth):
+        if buffer and _continues(buffer, line, role, depth=depth, title_expected=after_label):
+            title_in_progress = _may_continue_title(buffer, title_expected=after_label)
             buffer = _join(buffer, line)
             depth = _bracket_depth(line, depth)
+            if title_in_progress and _meta_role(buffer) is Role.TITLE:
+                flush()  # the title is whole; what follows is not part of it
+                continue
         else:
             flush()
             buffer = line
             depth = _bracket_depth(line)
-        if (role is not None and not _may_continue_title(buffer)) or _is_heading_line(
-            buffer, width
-        ):
+            after_label = bool(paragraphs) and _is_attachment_label(paragraphs[-1].text)
+        if (
+            role is not None and not _may_continue_title(buffer, title_expected=after_label)
+        ) or _is_heading_line(buffer, width):
             flush()
     flush()
     return paragraphs
@@ -546,20 +552,27 @@ def _runs_on(buffer: str, line: str, width: int) -> bool:
     return len(line) >= width * 0.85 and _has_terminal(buffer) and not _ends_paragraph(buffer)
 
 
-def _may_continue_title(buffer: str) -> bool:
-    """A title line broken by the PDF: `关于……发` + `现问题整改工作的通知`."""
+def _may_continue_title(buffer: str, *, title_expected: bool = False) -> bool:
+    """A title line broken by the PDF: `关于……发` + `现问题整改工作的通知`, or
+    any title under an attachment label (`附件2` / `……专项整` / `治实施方案`)."""
     return (
         len(buffer) <= 60
-        and "关于" in buffer
+        and (title_expected or "关于" in buffer)
         and not _has_terminal(buffer)
         and not _TITLE_END.search(buffer)
     )
 
 
-def _continues(buffer: str, line: str, role: Role | None, *, depth: int) -> bool:
+def _continues(
+    buffer: str, line: str, role: Role | None, *, depth: int, title_expected: bool
+) -> bool:
     if depth > 0:
         return True  # an open bracket always closes in the same paragraph
-    if _may_continue_title(buffer) and not _has_terminal(line) and _TITLE_END.search(line):
+    if (
+        _may_continue_title(buffer, title_expected=title_expected)
+        and not _has_terminal(line)
+        and _TITLE_END.search(line)
+    ):
         return True
     if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line[1:]):
         return True  # a responsibility parenthetical stays with its item

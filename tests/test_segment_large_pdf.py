@@ -92,3 +92,30 @@ def test_a_full_line_that_ends_like_a_title_continues_its_sentence():
         "机动车违反禁限行规定、农用机动车载人等违法行为。"
     )
     assert document.meta.title == lines[0]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5], ids=["last-char", "last-two", "last-five"])
+def test_a_plan_title_wrapped_under_its_attachment_label_stays_whole(cut: int):
+    title = "城市地下空间和大型商业综合体等人员密集场所消防安全专项整治实施方案"
+    lines = [
+        "测试市人民政府关于印发专项整治方案的通知",
+        "各县（区）人民政府：",
+        "现将方案印发给你们，请认真贯彻落实。",
+        "测试市人民政府",
+        "2025年3月6日",
+        "附件2",
+        title[:-cut],
+        title[-cut:],
+        "为深入排查整治消防安全风险隐患，",
+        "结合实际，制定本方案。",
+        "一、总体要求",
+        "各地要压实属地责任。",
+    ]
+    cover, plan = segment_text("\n".join(lines), stem="notice")
+    units = document_units(plan)
+    assert plan.meta.title == title
+    assert [(u.kind, u.text) for u in units[:3]] == [
+        ("meta", "附件2"),
+        ("meta", title),
+        ("body", "为深入排查整治消防安全风险隐患，结合实际，制定本方案。"),
+    ]
