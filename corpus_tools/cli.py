@@ -680,8 +680,9 @@ def quickstart(
     spans = ", ".join(f"{label} {f1:.2f}" for label, f1 in report.span_f1.items())
     console.print(
         f"\nDone in {report.seconds:.0f} s.\n"
-        f"Label Studio: {report.url}  (login: {report.username or 'your account'}; "
-        "password: `corpus-tools studio status`)\n"
+        f"Label Studio: {report.url}  (login: {report.username or 'your account'}"
+        + (f" / {report.password}" if report.password else "")
+        + ")\n"
         f"Project:      {report.project}\n"
         f"Units:        {report.units_path}\n"
         f"Dataset:      {report.export_dir}\n"

@@ -45,6 +45,7 @@ class StepDone:
 class QuickstartReport:
     url: str
     username: str | None
+    password: str | None = field(repr=False)
     project: str
     units_path: Path
     export_dir: Path
@@ -100,13 +101,13 @@ def run_quickstart(
     export_dir = work_dir / "export"
     model_dir = work_dir / "model"
     prelabel_path = work_dir / "prelabels.jsonl"
-    username = None
+    username = password = None
 
     with clock.step(Step.STUDIO) as summary:
         connection = _connection(url=url, api_key=api_key, home=home)
         if connection is None:
             info = studio.start_server(home=home)
-            username = info.username
+            username, password = info.username, info.password
             summary.append(
                 f"{'already running' if info.already_running else 'started'} at {info.url}"
             )
@@ -117,10 +118,17 @@ def run_quickstart(
         summary.append(f"{report.documents} documents, {report.units} units")
     access = {"url": connection.url, "api_key": connection.api_key, "home": home}
     with clock.step(Step.PUSH) as summary:
-        pushed = studio.push_units(units_path, project=project, **access)
-        summary.append(f"{pushed.tasks_created} new tasks, {pushed.tasks_existing} already there")
+        # The first annotation file travels with the tasks it belongs to: one
+        # import per batch instead of one request per annotation.
+        first, *rest = annotations or (None,)
+        pushed = studio.push_units(units_path, project=project, annotations=first, **access)
+        summary.append(
+            f"{pushed.tasks_created} new tasks ({pushed.annotations_created} with annotations), "
+            f"{pushed.tasks_existing} already there"
+        )
     with clock.step(Step.ANNOTATIONS) as summary:
-        for path in annotations:
+        # Whatever the import did not carry (tasks from an interrupted run, more passes).
+        for path in tuple(a for a in (first, *rest) if a is not None):
             loaded = studio.push_annotations(path, project=project, **access)
             summary.append(
                 f"{path.name}: {loaded.annotations_created} new, {loaded.annotations_existing} already there"
@@ -156,6 +164,7 @@ def run_quickstart(
     return QuickstartReport(
         url=connection.url,
         username=username,
+        password=password,
         project=project,
         units_path=units_path,
         export_dir=export_dir,

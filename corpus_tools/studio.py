@@ -149,6 +149,7 @@ class PushReport:
     predictions_created: int
     predictions_skipped: int
     seconds: float
+    annotations_created: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -1026,8 +1027,14 @@ def push_units(
     progress: ProgressCallback | None = None,
     home: Path | None = None,
     record_dir: Path | None = None,
+    annotations: Path | str | Iterable[Mapping[str, Any] | UnitAnnotation] | None = None,
 ) -> PushReport:
     """Import the body units as tasks of project `project` (created if missing).
+
+    `annotations` (the seed-set format of `push_annotations`) travel inside the
+    import of the tasks they belong to: one request per batch instead of one
+    per annotation. Annotations of units already in the project are not
+    touched here; `push_annotations` loads those.
 
     `units` is a segment / pre-label JSONL or Parquet file, or an iterable of
     unit dicts / `Unit`s. Each task carries the stable `unit_id`; units already
@@ -1062,6 +1069,7 @@ def push_units(
         record.reset({uid: ids[0] for uid, ids in _task_index(client, base, project_id).items()})
         record.save()
     existing = record.units
+    judged = _annotations_by_unit(client, base, annotations)
     new: list[dict[str, Any]] = []
     attach: list[tuple[int, dict[str, Any]]] = []
     for data, row in pairs:
@@ -1071,6 +1079,8 @@ def push_units(
             task: dict[str, Any] = {"data": data}
             if prediction:
                 task["predictions"] = [prediction]
+            if data["unit_id"] in judged:
+                task["annotations"] = judged[data["unit_id"]](data["text"])
             new.append(task)
         elif prediction:
             attach.append((task_id, prediction))
@@ -1089,13 +1099,14 @@ def push_units(
     done = total - len(new)
     if progress:
         progress(done, total)
-    predictions_created = 0
+    predictions_created = annotations_created = 0
     for batch in _batches(new, batch_size):
         with _translated(base, f"importing tasks into project {project!r}"):
             response = client.projects.import_tasks(
                 id=project_id, request=batch, return_task_ids=True
             )
         predictions_created += int(response.prediction_count or 0)
+        annotations_created += int(response.annotation_count or 0)
         task_ids = list(response.task_ids or ())
         if len(task_ids) == len(batch):
             record.add((task["data"]["unit_id"] for task in batch), task_ids)
@@ -1141,11 +1152,45 @@ def push_units(
         predictions_created=predictions_created,
         predictions_skipped=predictions_skipped,
         seconds=time.perf_counter() - started,
+        annotations_created=annotations_created,
     )
 
 
 # --------------------------------------------------------------------------
 # Annotations (seed set, quickstart)
+
+
+def _annotations_by_unit(
+    client: LabelStudio,
+    url: str,
+    annotations: Path | str | Iterable[Mapping[str, Any] | UnitAnnotation] | None,
+) -> dict[str, Callable[[str], list[dict[str, Any]]]]:
+    """unit_id -> a builder of that unit's import-ready annotations (checked against its text)."""
+    if annotations is None:
+        return {}
+    origin, rows = _annotation_records(annotations)
+    users, _ = _annotator_users(client, url, {str(r.get("annotator") or "") for r in rows})
+    by_unit: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_unit.setdefault(str(row.get("unit_id") or ""), []).append(row)
+
+    def builder(unit_rows: list[dict[str, Any]]) -> Callable[[str], list[dict[str, Any]]]:
+        def build(text: str) -> list[dict[str, Any]]:
+            built = []
+            for row in unit_rows:
+                unit_id = str(row["unit_id"])
+                result = [_measure_result(str(row.get("measure_type") or ""), unit_id, origin)]
+                result += _span_results(text, row.get("spans") or (), unit_id, origin, scored=False)
+                annotation: dict[str, Any] = {"result": result}
+                annotator = str(row.get("annotator") or "")
+                if annotator:
+                    annotation["completed_by"] = users[annotator]
+                built.append(annotation)
+            return built
+
+        return build
+
+    return {unit_id: builder(unit_rows) for unit_id, unit_rows in by_unit.items()}
 
 
 def _annotation_records(

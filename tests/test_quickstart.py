@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -60,6 +61,10 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
     )
     report = run_quickstart(**options, on_step=steps.append)
     assert [done.step for done in steps] == list(Step)
+    # The seed annotations travel with the imported tasks; nothing is left to load one by one.
+    first_push = next(done for done in steps if done.step is Step.PUSH).summary
+    assert re.search(r"\(([1-9]\d*) with annotations\)", first_push), first_push
+    assert " 0 new" in next(done for done in steps if done.step is Step.ANNOTATIONS).summary
     assert report.export_dir.joinpath("dataset").is_dir()
     assert (report.model_dir / "meta.json").is_file()
     prelabels = [
@@ -68,13 +73,14 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
     assert prelabels and all(row["measure_type"] and row["model_version"] for row in prelabels)
     assert 0.0 <= report.macro_f1 <= 1.0
 
-    tasks = studio.pull(
+    pulled = studio.pull(
         project="quickstart test",
         output=tmp_path / "pulled.json",
         url=studio_server.url,
         api_key=studio_server.api_key,
     )
-    first_count = tasks.tasks
+    first_count = pulled.tasks
+    assert pulled.annotations == first_count > 100
 
     rerun = run_quickstart(**options)
     push = next(done for done in rerun.steps if done.step is Step.PUSH)
