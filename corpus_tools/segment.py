@@ -7,7 +7,6 @@ plain function over immutable records so each can be tested on its own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cache, lru_cache
+from hashlib import sha1
 from pathlib import Path
 
 from corpus_tools.errors import CorpusToolsError, InputFileError
@@ -438,7 +438,8 @@ def _balanced(text: str) -> bool:
     return _bracket_depth(text) == 0
 
 
-def _bracket_depth(text: str, depth: int = 0) -> int:
+def _bracket_depth(text: str) -> int:
+    depth = 0
     for ch in _NESTING.findall(text):
         if ch in _BRACKET_OPENERS or ch == "《":
             depth += 1
@@ -495,7 +496,6 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
     buffer = ""
     deferred: list[Paragraph] = []
     width = _layout_width(lines)
-    depth = 0  # brackets left open in `buffer`, kept as lines are added
     after_label = False  # `buffer` follows an `附件N` label, so a title is expected
 
     def flush() -> None:
@@ -519,18 +519,20 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
             flush()
             paragraphs.append(_heading(line))
             continue
-        if buffer and _continues(buffer, line, role, depth=depth, title_expected=after_label):
-            title_in_progress = _may_continue_title(buffer, title_expected=after_label)
+        title_in_progress = bool(buffer) and _may_continue_title(buffer, title_expected=after_label)
+        if buffer and _continues(buffer, line, role, title=title_in_progress):
             buffer = _join(buffer, line)
-            depth = _bracket_depth(line, depth)
             if title_in_progress and _meta_role(buffer) is Role.TITLE:
                 flush()  # the title is whole; what follows is not part of it
                 continue
         else:
             flush()
             buffer = line
-            depth = _bracket_depth(line)
-            after_label = bool(paragraphs) and _is_attachment_label(paragraphs[-1].text)
+            after_label = (
+                bool(paragraphs)
+                and paragraphs[-1].role is Role.ATTACHMENT
+                and _is_attachment_label(paragraphs[-1].text)
+            )
         if (
             role is not None and not _may_continue_title(buffer, title_expected=after_label)
         ) or _is_heading_line(buffer, width):
@@ -563,22 +565,16 @@ def _may_continue_title(buffer: str, *, title_expected: bool = False) -> bool:
     )
 
 
-def _continues(
-    buffer: str, line: str, role: Role | None, *, depth: int, title_expected: bool
-) -> bool:
-    if depth > 0:
-        return True  # an open bracket always closes in the same paragraph
-    if (
-        _may_continue_title(buffer, title_expected=title_expected)
-        and not _has_terminal(line)
-        and _TITLE_END.search(line)
-    ):
-        return True
+def _continues(buffer: str, line: str, role: Role | None, *, title: bool) -> bool:
+    """Whether `line` carries on the paragraph in `buffer`; any one reason is enough,
+    so the common one is asked first and the costliest (a scan of `buffer`) last."""
+    if role is None and marker_of(line) is None and not _ends_paragraph(buffer):
+        return True  # a plain line after a sentence broken by the PDF
+    if title and not _has_terminal(line) and _TITLE_END.search(line):
+        return True  # `title`: the buffer is a title broken by the PDF, and this line ends it
     if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line[1:]):
         return True  # a responsibility parenthetical stays with its item
-    if role is not None or marker_of(line) is not None:
-        return False
-    return not _ends_paragraph(buffer)
+    return _bracket_depth(buffer) > 0  # an open bracket always closes in the same paragraph
 
 
 def _join(left: str, right: str) -> str:
@@ -1083,9 +1079,8 @@ def document_units(doc: Document) -> list[Unit]:
             parenthetical = _closing_parenthetical(sentence)
             if parenthetical and item_start is not None:
                 responsibility[len(drafts) - 1] = (item_start, parenthetical)
-    bodies_at = _item_bodies(responsibility)
+    bodies_at = _item_bodies(responsibility, drafts)
     meta = doc.meta
-    no_bodies: tuple[tuple[str, ...], str] = ((), "")
     doc_id = meta.doc_id
     same_in_document = (
         meta.title,
@@ -1095,32 +1090,38 @@ def document_units(doc: Document) -> list[Unit]:
         meta.addressees,
         meta.source_path,
     )
-    units = []
-    for index, (kind, text, path) in enumerate(drafts):
-        bodies, parenthetical = no_bodies if kind == _META else bodies_at.get(index, no_bodies)
-        # Positional (order checked by `_UNIT_FIELD_ORDER`): keywords cost ~30% more per unit.
-        unit_id = make_unit_id(doc_id, index, text)
-        units.append(
-            Unit(unit_id, doc_id, index, kind, text, path, bodies, parenthetical, *same_in_document)
+    no_bodies = ((), "")
+    # Positional (order checked by `_UNIT_FIELD_ORDER`): keywords cost ~30% more per unit.
+    return [
+        Unit(
+            make_unit_id(doc_id, index, text),
+            doc_id,
+            index,
+            kind,
+            text,
+            path,
+            *bodies_at.get(index, no_bodies),
+            *same_in_document,
         )
-    return units
+        for index, (kind, text, path) in enumerate(drafts)
+    ]
 
 
 def _item_bodies(
-    responsibility: dict[int, tuple[int, str]],
+    responsibility: dict[int, tuple[int, str]], drafts: list[tuple[str, str, tuple[str, ...]]]
 ) -> dict[int, tuple[tuple[str, ...], str]]:
-    """Unit index → (bodies, parenthetical) for every unit of an item that names them."""
+    """Unit index → (bodies, parenthetical) for every non-meta unit of an item that names them."""
     bodies_at: dict[int, tuple[tuple[str, ...], str]] = {}
     for end, (start, parenthetical) in responsibility.items():
         bodies = responsible_bodies(parenthetical)
         for index in range(start, end + 1):
-            bodies_at.setdefault(index, (bodies, parenthetical))
+            if drafts[index][0] != _META:
+                bodies_at.setdefault(index, (bodies, parenthetical))
     return bodies_at
 
 
 def make_unit_id(doc_id: str, unit_index: int, text: str) -> str:
-    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
-    return f"{doc_id}:{unit_index:04d}:{digest}"
+    return f"{doc_id}:{unit_index:04d}:{sha1(text.encode()).hexdigest()[:8]}"
 
 
 # ---------------------------------------------------------------- files
