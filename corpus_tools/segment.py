@@ -272,8 +272,9 @@ def clean_lines(text: str) -> list[str]:
         line = raw.strip(_WS)
         if not line:
             continue  # about half the lines of a PDF extraction: leave them early
-        marked = raw.startswith(TITLE_MARK)
+        marked = False
         if TITLE_MARK in line:
+            marked = raw.startswith(TITLE_MARK)
             line = line.replace(TITLE_MARK, "").strip(_WS)
         if line.startswith("#"):
             line = _MARKDOWN_HEADING.sub("", line).strip(_WS)
