@@ -1028,10 +1028,11 @@ class _Outline:
 
     def enter(self, marker: Marker, heading: str | None) -> tuple[str, ...]:
         """Open a numbered item; return the headings above it (siblings closed)."""
-        kinds = [kind for kind, _ in self.stack]
-        if marker in kinds:
-            del self.stack[kinds.index(marker) :]
-            self.headings = tuple(h for _, h in self.stack if h)
+        for position, (kind, _) in enumerate(self.stack):
+            if kind is marker:
+                del self.stack[position:]
+                self.headings = tuple(h for _, h in self.stack if h)
+                break
         above = self.headings
         self.stack.append((marker, heading))
         if heading:
