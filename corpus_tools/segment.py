@@ -922,12 +922,13 @@ def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
     A numbered title may stand alone (`（十）深化专项整治。`); an unnumbered one
     must be a bare name (`煤矿。`, `道路交通。`), as sector sub-titles are.
     """
-    first_end = _first_sentence_end(text)
+    number = _MARKERS_BY_KIND[marker].match(text) if marker is not None else None
+    # Look for the title's full stop after the item number: `1.煤矿。` has a `.` of its own.
+    first_end = _first_sentence_end(text, number.end() if number else 0)
     if first_end is None:
         return "", text
     first = text[:first_end].strip(_WS)
     if marker is not None:
-        number = _MARKERS_BY_KIND[marker].match(first)
         title = first[number.end() :] if number else first
         limit = _RUN_IN_TITLE_MAX
     else:
@@ -942,9 +943,9 @@ def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
     return "", text
 
 
-def _first_sentence_end(text: str) -> int | None:
+def _first_sentence_end(text: str, start: int = 0) -> int | None:
     """End of the first sentence when it ends in `。` outside brackets, else None."""
-    match = _FULL_STOP.search(text, 0, _RUN_IN_TITLE_MAX + 12)  # a title is short: look no further
+    match = _FULL_STOP.search(text, start, start + _RUN_IN_TITLE_MAX + 2)  # titles are short
     if match is None:
         return None
     head = text[: match.start()]

@@ -367,3 +367,19 @@ def test_title_only_items_and_bare_sector_titles_are_headings():
             ("一、重点行业", "（十）深化重点行业专项整治。", "道路交通。"),
         ),
     ]
+
+
+def test_arabic_numbered_title_only_items_are_headings():
+    text = "一、重点行业\n1.煤矿。\n要严格落实瓦斯防治措施。\n2．水旱灾害。加强汛期值守。\n3.完善应急预案，组织开展演练。\n"
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    kinds = [(u.kind, u.text) for u in document_units(document)]
+    assert kinds == [
+        ("heading", "一、重点行业"),
+        ("heading", "1.煤矿。"),
+        ("body", "要严格落实瓦斯防治措施。"),
+        ("heading", "2．水旱灾害。"),
+        ("body", "加强汛期值守。"),
+        ("body", "3.完善应急预案，组织开展演练。"),
+    ]
