@@ -237,8 +237,9 @@ class RuleSpans:
         ]
         taken = {i for e, _ in learned for i in range(e.start, e.end)}
         rules: list[tuple[Span, float]] = []
+        text = doc.text  # built token by token on each access: read it once
         for label in self.replace + self.add:
-            for start, end in RULE_FINDERS[label](doc.text):
+            for start, end in RULE_FINDERS[label](text):
                 span = doc.char_span(start, end, label=label, alignment_mode="contract")
                 if span is None or taken.intersection(range(span.start, span.end)):
                     continue

@@ -202,7 +202,8 @@ def prelabel_units(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     _WORKER_NLP = nlp if context.get_start_method() == "fork" else None
-    with context.Pool(n_process, initializer=_init_worker, initargs=(str(model_dir),)) as pool:
+    source = model_dir or getattr(nlp, "path", None)  # spawned workers load it themselves
+    with context.Pool(n_process, initializer=_init_worker, initargs=(str(source),)) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append((chunk, pool.apply_async(_predict_chunk, (_body_texts(chunk),))))
