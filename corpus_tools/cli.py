@@ -236,6 +236,12 @@ def push(
         bool,
         typer.Option(help="With predictions: import by ascending score and sample by uncertainty."),
     ] = True,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(
+            help="Seed-format annotations (JSONL) to import with the new tasks, one request per batch."
+        ),
+    ] = None,
 ) -> None:
     """Push the body units of UNITS to a Label Studio project as tasks (no duplicates).
 
@@ -255,10 +261,12 @@ def push(
             batch_size=batch_size,
             least_certain_first=least_certain_first,
             progress=progress,
+            annotations=annotations,
         )
     typer.echo(
         f"project {report.project_title!r} (id {report.project_id}{', created' if report.project_created else ''}): "
-        f"{report.tasks_created} new tasks, {report.tasks_existing} already there, "
+        f"{report.tasks_created} new tasks ({report.annotations_created} annotations), "
+        f"{report.tasks_existing} already there, "
         f"{report.predictions_created} predictions added ({report.predictions_skipped} already there) "
         f"from {report.body_units} body units in {report.seconds:.1f} s"
     )
