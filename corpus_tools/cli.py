@@ -80,6 +80,7 @@ def segment(
     if report.failures:
         raise typer.Exit(code=1)
 
+
 # --- studio commands ---
 
 studio_app = typer.Typer(
@@ -265,8 +266,13 @@ def push(
         )
     typer.echo(
         f"project {report.project_title!r} (id {report.project_id}{', created' if report.project_created else ''}): "
-        f"{report.tasks_created} new tasks ({report.annotations_created} annotations), "
-        f"{report.tasks_existing} already there, "
+        f"{report.tasks_created} new tasks"
+        + (
+            f" ({report.annotations_created} with annotations)"
+            if report.annotations_created
+            else ""
+        )
+        + f", {report.tasks_existing} already there, "
         f"{report.predictions_created} predictions added ({report.predictions_skipped} already there) "
         f"from {report.body_units} body units in {report.seconds:.1f} s"
     )
@@ -663,9 +669,13 @@ def quickstart(
     work_dir: Annotated[
         Path, typer.Option("--work-dir", "-o", help="Where units, export, model and pre-labels go.")
     ] = Path("out/quickstart"),
-    project: Annotated[str, typer.Option(help="Label Studio project title.")] = "corpus-tools quickstart",
+    project: Annotated[
+        str, typer.Option(help="Label Studio project title.")
+    ] = "corpus-tools quickstart",
     max_steps: Annotated[int, typer.Option(help="Training steps (short by default).")] = 400,
-    url: Annotated[str | None, typer.Option(help="Label Studio URL (default: the embedded server).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Label Studio URL (default: the embedded server).")
+    ] = None,
     api_key: Annotated[str | None, typer.Option(help="Label Studio token (never printed).")] = None,
 ) -> None:
     """Run the whole loop on the embedded defaults: start Label Studio, segment
@@ -680,10 +690,18 @@ def quickstart(
     from corpus_tools.quickstart import run_quickstart
 
     def show(done) -> None:
-        console.print(f"[green]✓[/green] {done.step.value:44s} {done.seconds:7.1f} s  {done.summary}", highlight=False)
+        console.print(
+            f"[green]✓[/green] {done.step.value:44s} {done.seconds:7.1f} s  {done.summary}",
+            highlight=False,
+        )
 
     report = run_quickstart(
-        work_dir=work_dir, project=project, url=url, api_key=api_key, max_steps=max_steps, on_step=show
+        work_dir=work_dir,
+        project=project,
+        url=url,
+        api_key=api_key,
+        max_steps=max_steps,
+        on_step=show,
     )
     spans = ", ".join(f"{label} {f1:.2f}" for label, f1 in report.span_f1.items())
     console.print(
