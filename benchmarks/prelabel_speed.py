@@ -49,7 +49,7 @@ def seed_export(out: Path) -> Path:
 
     units = [u for u in iter_units([ROOT / "data" / "notices"]) if not isinstance(u, Exception)]
     by_id = {u.unit_id: u for u in units}
-    aligned = align_to_units(read_judgements(ROOT / "data/annotations/seed_pass1.jsonl"), units)
+    aligned = align_to_units(read_judgements(ROOT / "data/annotations/seed.jsonl"), units)
     tasks = [
         {
             "id": i,

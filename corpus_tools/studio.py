@@ -1160,6 +1160,13 @@ def push_units(
 # Annotations (seed set, quickstart)
 
 
+def _annotation_result(row: Mapping[str, Any], text: str, origin: str) -> list[dict]:
+    """A seed-format judgement as Label Studio result items, checked against the task text."""
+    unit_id = str(row["unit_id"])
+    result = [_measure_result(str(row.get("measure_type") or ""), unit_id, origin)]
+    return result + _span_results(text, row.get("spans") or (), unit_id, origin, scored=False)
+
+
 def _annotations_by_unit(
     client: LabelStudio,
     url: str,
@@ -1178,10 +1185,7 @@ def _annotations_by_unit(
         def build(text: str) -> list[dict[str, Any]]:
             built = []
             for row in unit_rows:
-                unit_id = str(row["unit_id"])
-                result = [_measure_result(str(row.get("measure_type") or ""), unit_id, origin)]
-                result += _span_results(text, row.get("spans") or (), unit_id, origin, scored=False)
-                annotation: dict[str, Any] = {"result": result}
+                annotation: dict[str, Any] = {"result": _annotation_result(row, text, origin)}
                 annotator = str(row.get("annotator") or "")
                 if annotator:
                     annotation["completed_by"] = users[annotator]
@@ -1342,8 +1346,7 @@ def push_annotations(
         if user_id in done.get(task_id, set()):
             existing += 1
         else:
-            result = [_measure_result(str(row.get("measure_type") or ""), unit_id, origin)]
-            result += _span_results(text, row.get("spans") or (), unit_id, origin, scored=False)
+            result = _annotation_result(row, text, origin)
             with _translated(base, f"creating the annotation of {unit_id}"):
                 client.annotations.create(id=task_id, result=result, completed_by=user_id)
             done[task_id].add(user_id)
