@@ -689,6 +689,9 @@ def quickstart(
     """
     from corpus_tools.quickstart import run_quickstart
 
+    def starting(step) -> None:
+        console.print(f"[dim]… {step.value}[/dim]", highlight=False)
+
     def show(done) -> None:
         console.print(
             f"[green]✓[/green] {done.step.value:44s} {done.seconds:7.1f} s  {done.summary}",
@@ -702,6 +705,7 @@ def quickstart(
         api_key=api_key,
         max_steps=max_steps,
         on_step=show,
+        on_start=starting,
     )
     spans = ", ".join(f"{label} {f1:.2f}" for label, f1 in report.span_f1.items())
     console.print(

@@ -64,10 +64,13 @@ class QuickstartReport:
 @dataclass(slots=True)
 class _Clock:
     on_step: Callable[[StepDone], None] | None
+    on_start: Callable[[Step], None] | None = None
     done: list[StepDone] = field(default_factory=list)
 
     @contextmanager
     def step(self, step: Step) -> Iterator[list[str]]:
+        if self.on_start is not None:
+            self.on_start(step)
         started = time.perf_counter()
         summary: list[str] = []
         yield summary
@@ -89,13 +92,14 @@ def run_quickstart(
     home: Path | None = None,
     max_steps: int | None = 400,
     on_step: Callable[[StepDone], None] | None = None,
+    on_start: Callable[[Step], None] | None = None,
 ) -> QuickstartReport:
     """Segment, push, load annotations, export, train, evaluate and pre-label.
 
     Without `url`/`api_key` (or LABEL_STUDIO_URL/LABEL_STUDIO_API_KEY) the
     embedded Label Studio is started if it is not running.
     """
-    clock = _Clock(on_step)
+    clock = _Clock(on_step, on_start)
     work_dir.mkdir(parents=True, exist_ok=True)
     units_path = work_dir / "units.jsonl"
     export_dir = work_dir / "export"

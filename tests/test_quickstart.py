@@ -94,3 +94,27 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
         api_key=studio_server.api_key,
     )
     assert again.tasks == first_count
+
+
+def test_quickstart_cli_reports_an_unreachable_server_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from corpus_tools.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "quickstart",
+            "-o",
+            str(tmp_path),
+            "--url",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "secret-token-123",
+        ],
+        env={"COLUMNS": "1000"},
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "secret-token-123" not in result.output
+    assert "… start Label Studio" in result.output
+    assert sum(line.startswith("error:") for line in result.output.splitlines()) == 1
