@@ -401,11 +401,32 @@ _PROSE_ROLES = frozenset(
 _PROSE_CHECKS = tuple((role, check) for role, check in _ROLE_CHECKS if role in _PROSE_ROLES)
 
 
+# First characters a prose-compatible meta line can start with (field names,
+# 此件 notes, 附件, 抄送/印发, contact words, 各… addressees).
+_PROSE_META_INITIALS = (
+    _FIELD_INITIALS
+    | {"（", "(", "附", "各"}
+    | {word[0] for word in _COPY_WORDS + _CONTACT_WORDS}
+)
+
+
+def _may_be_prose_meta(line: str, compact: str) -> bool:
+    """A cheap superset test of the prose-compatible checks below."""
+    return (
+        compact[:1] in _PROSE_META_INITIALS
+        or "|" in line
+        or "." in compact
+        or compact.endswith("印发")
+    )
+
+
 @lru_cache(maxsize=8192)
 def _meta_role(line: str) -> Role | None:
     """The meta role a line has on its own, whatever stands around it."""
     compact = line.replace(" ", "").replace("\u3000", "").replace("\t", "")
     prose = "，" in compact or "。" in compact[:-1]
+    if prose and not _may_be_prose_meta(line, compact):
+        return None  # most lines: running text that no prose-compatible check can claim
     for role, check in _PROSE_CHECKS if prose else _ROLE_CHECKS:
         if check(line, compact):
             return role
