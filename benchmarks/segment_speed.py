@@ -14,8 +14,8 @@ import argparse
 import time
 from pathlib import Path
 
-from corpus_tools.ingest import read_source
 from corpus_tools import segment
+from corpus_tools.ingest import read_source
 from corpus_tools.segment import document_units, segment_text
 
 CACHED = [f for f in vars(segment).values() if hasattr(f, "cache_clear")]

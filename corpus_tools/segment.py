@@ -404,9 +404,7 @@ _PROSE_CHECKS = tuple((role, check) for role, check in _ROLE_CHECKS if role in _
 # First characters a prose-compatible meta line can start with (field names,
 # 此件 notes, 附件, 抄送/印发, contact words, 各… addressees).
 _PROSE_META_INITIALS = (
-    _FIELD_INITIALS
-    | {"（", "(", "附", "各"}
-    | {word[0] for word in _COPY_WORDS + _CONTACT_WORDS}
+    _FIELD_INITIALS | {"（", "(", "附", "各"} | {word[0] for word in _COPY_WORDS + _CONTACT_WORDS}
 )
 
 
