@@ -8,6 +8,10 @@ in any process where corpus-tools is installed).
   BIO tags (`B-DEADLINE`, `I-DEADLINE`, …). A softmax per character is far
   cheaper than the transition-based `ner` (≈2× the throughput here) and
   gives per-span probabilities, which the pre-labels need as scores.
+- `char_ngram_cats`: character n-gram TF-IDF + class-weighted logistic
+  regression for the measure type, fitted when the pipeline is initialised
+  and stored as plain arrays in the model directory; its probabilities are
+  mixed with `textcat`'s (the mix weight is chosen on the validation split).
 - `rule_spans`: regex finders for `DEADLINE`/`FREQUENCY` and the bodies of a
   responsibility parenthetical; per label, rules replace or complement the
   learned spans — which labels is a config choice made on the validation split.
@@ -43,7 +47,11 @@ _TRIM = set(" \t\r\n\u3000，。；：、,.;:!?！？")
 
 
 class BioSpanTagger(Tagger):
-    """A tagger whose labels are BIO tags; sets `doc.ents` with span scores."""
+    """A tagger whose labels are BIO tags; sets `doc.ents` with span scores.
+    Spans shorter than `min_chars` are dropped (stray single characters such
+    as `各` or `部` cut out of a longer name; no annotated span is that short)."""
+
+    min_chars: int = 1
 
     def predict(self, docs: Iterable[Doc]) -> list:
         docs = list(docs)
@@ -61,7 +69,7 @@ class BioSpanTagger(Tagger):
             spans = decode_bio(
                 doc, [labels[i] for i in ids], probs.max(axis=1) if len(probs) else []
             )
-            set_spans(doc, spans)
+            set_spans(doc, [(s, p) for s, p in spans if len(s.text) >= self.min_chars])
 
 
 def _softmax(x: numpy.ndarray) -> numpy.ndarray:
@@ -143,6 +151,7 @@ def set_spans(doc: Doc, scored: Iterable[tuple[Span, float]]) -> None:
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
         "neg_prefix": "!",
         "label_smoothing": 0.0,
+        "min_chars": 1,
     },
     default_score_weights={"ents_f": 0.5, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -154,8 +163,9 @@ def make_bio_spans(
     scorer: Callable | None,
     neg_prefix: str,
     label_smoothing: float,
+    min_chars: int,
 ) -> BioSpanTagger:
-    return BioSpanTagger(
+    tagger = BioSpanTagger(
         nlp.vocab,
         model,
         name=name,
@@ -164,6 +174,148 @@ def make_bio_spans(
         neg_prefix=neg_prefix,
         label_smoothing=label_smoothing,
     )
+    tagger.min_chars = min_chars
+    return tagger
+
+
+# ---------------------------------------------------------------- char_ngram_cats
+
+NGRAM_COMPONENT = "char_ngram_cats"
+_WHITE = re.compile(r"\s\s+")
+
+
+def char_ngrams(text: str, low: int, high: int) -> Iterator[str]:
+    """scikit-learn's `analyzer="char"` n-grams (lowercased, runs of spaces collapsed)."""
+    text = _WHITE.sub(" ", text.lower())
+    for n in range(low, high + 1):
+        for i in range(len(text) - n + 1):
+            yield text[i : i + n]
+
+
+class CharNgramCats:
+    """Measure-type probabilities from character n-gram TF-IDF features and a
+    multinomial logistic regression. Fitted with scikit-learn in `initialize`
+    (class-balanced: the rare measure types count as much as the common ones
+    in macro-F1); predicts with numpy alone from the stored vocabulary, idf
+    and weights, so loading needs neither scikit-learn nor pickles.
+    `doc.cats` becomes `weight` × these + (1 − `weight`) × `textcat`'s."""
+
+    def __init__(
+        self, name: str, *, ngram_range: list[int], C: float, balanced: bool, weight: float
+    ) -> None:
+        self.name = name
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.C = C
+        self.balanced = balanced
+        self.weight = weight
+        self.labels: tuple[str, ...] = ()
+        self.vocab: dict[str, int] = {}
+        self.idf = numpy.zeros(0, dtype="float32")
+        self.coef = numpy.zeros((0, 0), dtype="float32")  # n-grams × labels
+        self.intercept = numpy.zeros(0, dtype="float32")
+
+    def initialize(self, get_examples: Callable, *, nlp: Language | None = None) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        texts, labels = [], []
+        for eg in get_examples():
+            cats = eg.reference.cats
+            if cats:
+                texts.append(eg.reference.text)
+                labels.append(max(cats, key=cats.get))
+        self.labels = tuple(MEASURE_TYPES)
+        if not texts:
+            raise ModelError(f"{self.name}: no training examples with a measure type")
+        vectorizer = TfidfVectorizer(
+            analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True, dtype=numpy.float32
+        )
+        features = vectorizer.fit_transform(texts)
+        self.vocab = {g: int(i) for g, i in vectorizer.vocabulary_.items()}
+        self.idf = vectorizer.idf_.astype("float32")
+        coef = numpy.zeros((len(self.vocab), len(self.labels)), dtype="float32")
+        intercept = numpy.full(len(self.labels), -1e4, dtype="float32")  # unseen labels
+        if len(set(labels)) >= 2:
+            model = LogisticRegression(
+                C=self.C, max_iter=3000, class_weight="balanced" if self.balanced else None
+            ).fit(features, labels)
+            cols = [self.labels.index(label) for label in model.classes_]
+            if model.coef_.shape[0] == 1:  # two classes: one row, for classes_[1] (sigmoid)
+                intercept[cols[0]] = 0.0
+                coef[:, cols[1]] = model.coef_[0]
+                intercept[cols[1]] = model.intercept_[0]
+            else:
+                coef[:, cols] = model.coef_.T
+                intercept[cols] = model.intercept_
+        elif labels:
+            intercept[self.labels.index(labels[0])] = 0.0
+        self.coef, self.intercept = coef, intercept
+
+    def probabilities(self, text: str) -> numpy.ndarray:
+        counts: dict[int, int] = {}
+        vocab = self.vocab
+        for gram in char_ngrams(text, *self.ngram_range):
+            i = vocab.get(gram)
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
+        scores = self.intercept.astype("float64")
+        if counts:
+            idx = numpy.fromiter(counts, dtype="int64", count=len(counts))
+            tf = numpy.fromiter(counts.values(), dtype="float64", count=len(counts))
+            w = (1.0 + numpy.log(tf)) * self.idf[idx]
+            w /= numpy.linalg.norm(w) or 1.0
+            scores = scores + w @ self.coef[idx]
+        e = numpy.exp(scores - scores.max())
+        return e / e.sum()
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not self.labels or self.weight <= 0.0:
+            return doc
+        probs = self.probabilities(doc.text)
+        old = doc.cats
+        w = self.weight
+        doc.cats = {
+            label: float(w * p + (1.0 - w) * old.get(label, 0.0))
+            for label, p in zip(self.labels, probs, strict=True)
+        }
+        return doc
+
+    def to_disk(self, path: Path | str, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        grams = sorted(self.vocab, key=self.vocab.__getitem__)
+        (path / "cfg.json").write_text(
+            json.dumps({"labels": list(self.labels), "weight": self.weight}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        (path / "ngrams.json").write_text(json.dumps(grams, ensure_ascii=False), encoding="utf-8")
+        numpy.savez_compressed(
+            path / "weights.npz", idf=self.idf, coef=self.coef, intercept=self.intercept
+        )
+
+    def from_disk(self, path: Path | str, *, exclude: Iterable[str] = ()) -> CharNgramCats:
+        path = Path(path)
+        cfg = json.loads((path / "cfg.json").read_text(encoding="utf-8"))
+        self.labels = tuple(cfg["labels"])
+        self.weight = float(cfg["weight"])
+        grams = json.loads((path / "ngrams.json").read_text(encoding="utf-8"))
+        self.vocab = {g: i for i, g in enumerate(grams)}
+        with numpy.load(path / "weights.npz", allow_pickle=False) as arrays:
+            self.idf = arrays["idf"]
+            self.coef = arrays["coef"]
+            self.intercept = arrays["intercept"]
+        return self
+
+
+@Language.factory(
+    NGRAM_COMPONENT,
+    assigns=["doc.cats"],
+    default_config={"ngram_range": [1, 3], "C": 10.0, "balanced": True, "weight": 1.0},
+)
+def make_char_ngram_cats(
+    nlp: Language, name: str, ngram_range: list[int], C: float, balanced: bool, weight: float
+) -> CharNgramCats:
+    return CharNgramCats(name, ngram_range=ngram_range, C=C, balanced=balanced, weight=weight)
 
 
 # ---------------------------------------------------------------- rule_spans

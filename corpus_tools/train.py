@@ -30,6 +30,8 @@ DEFAULT_NAME = "zh_worksafety_prelabel"
 DEFAULT_VERSION = "0.1.0"
 DATASET_DIR = "dataset"
 RULE_OPTIONS = ("learned", "replace", "add")
+# share of the char n-gram classifier in doc.cats beside textcat's, tried on validation
+MIX_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 # ---------------------------------------------------------------- reading an export
@@ -198,6 +200,7 @@ class TrainResult:
     rules: tuple[RuleChoice, ...]
     validation_scores: dict[str, float]
     seconds: float
+    measure_type_mix: dict[str, Any] | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -340,6 +343,7 @@ def train_model(
         nlp = spacy.load(best_dir)
 
     dev_gold = list(iter_gold(dev_part))
+    mix = choose_mix(nlp, dev_gold)
     rules = choose_rules(nlp, dev_gold) if select_rules else ()
     if rules:
         _apply_rules(nlp, rules)
@@ -362,6 +366,7 @@ def train_model(
                 "seed": seed,
                 "best_step": best_step,
                 "validation_scores": best_scores,
+                "measure_type_mix": mix,
                 "rules": [asdict(r) for r in rules],
                 "misaligned_spans": dict(misaligned),
             },
@@ -382,6 +387,7 @@ def train_model(
         rules=tuple(rules),
         validation_scores=best_scores,
         seconds=time.perf_counter() - started,
+        measure_type_mix=mix,
     )
 
 
@@ -392,6 +398,32 @@ def _check_output_dir(path: Path) -> None:
         raise ModelError(
             f"{path}: directory is not empty and holds no model; choose a new or empty directory"
         )
+
+
+# ---------------------------------------------------------------- measure-type mix
+
+
+def choose_mix(nlp, gold: list[GoldUnit]) -> dict[str, Any] | None:
+    """Validation macro-F1 of doc.cats = w × char n-gram LR + (1 − w) × textcat
+    for each w of `MIX_WEIGHTS`; set the best on the component (ties: the larger w)."""
+    if _pipeline.NGRAM_COMPONENT not in nlp.pipe_names:
+        return None
+    ngram = nlp.get_pipe(_pipeline.NGRAM_COMPONENT)
+    labels = list(ngram.labels)
+    with nlp.select_pipes(enable=[_pipeline.TEXTCAT_COMPONENT]):
+        textcat = [[d.cats.get(lab, 0.0) for lab in labels] for d in nlp.pipe(u.text for u in gold)]
+    import numpy
+
+    p_textcat = numpy.asarray(textcat)
+    p_ngram = numpy.asarray([ngram.probabilities(u.text) for u in gold])
+    truth = [u.measure_type for u in gold]
+    f1 = {}
+    for w in MIX_WEIGHTS:
+        mixed = (w * p_ngram + (1 - w) * p_textcat).argmax(axis=1)
+        f1[str(w)] = classification_scores(truth, [labels[i] for i in mixed]).macro_f1
+    weight = max(MIX_WEIGHTS, key=lambda w: (round(f1[str(w)], 6), w))
+    ngram.weight = weight
+    return {"weight": weight, "validation_macro_f1": f1}
 
 
 # ---------------------------------------------------------------- rules vs learned

@@ -199,3 +199,69 @@ def test_plain_spacy_load_finds_the_components_in_a_fresh_process(tiny_model):
         [sys.executable, "-c", code, str(tiny_model)], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["bio_spans", "10"]
+
+
+def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(tmp_path):
+    """The stored arrays reproduce scikit-learn's TF-IDF + LR probabilities."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from spacy.training import Example
+
+    from corpus_tools.pipeline import CharNgramCats
+
+    texts = {
+        "risk_hazard": ["开展隐患排查治理", "重大风险辨识管控", "隐患  整改闭环"],
+        "training": ["组织安全培训考核", "特种作业人员培训", "培训教育持证上岗"],
+        "emergency": ["修订应急预案演练", "应急救援队伍建设", "应急物资储备"],
+    }
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    examples = [
+        Example.from_dict(nlp.make_doc(t), {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
+        for label, ts in texts.items()
+        for t in ts
+    ]
+    component = CharNgramCats("c", ngram_range=[1, 3], C=10.0, balanced=True, weight=1.0)
+    component.initialize(lambda: examples)
+    component.to_disk(tmp_path / "c")
+    loaded = CharNgramCats("c", ngram_range=[1, 3], C=1.0, balanced=False, weight=0.0)
+    loaded.from_disk(tmp_path / "c")
+    assert loaded.weight == 1.0 and loaded.labels == tuple(MEASURE_TYPES)
+
+    flat = [(t, label) for label, ts in texts.items() for t in ts]
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    reference = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+    reference.fit(vectorizer.fit_transform([t for t, _ in flat]), [lab for _, lab in flat])
+    probe = ["排查重大隐患", "应急预案  培训", "无关的句子"]
+    expected = reference.predict_proba(vectorizer.transform(probe))
+    for text, row in zip(probe, expected, strict=True):
+        got = loaded.probabilities(text)
+        for label, p in zip(reference.classes_, row, strict=True):
+            assert got[MEASURE_TYPES.index(label)] == pytest.approx(p, abs=1e-4)
+        unseen = [m for m in MEASURE_TYPES if m not in texts]
+        assert all(got[MEASURE_TYPES.index(m)] < 1e-6 for m in unseen)
+
+
+def test_training_records_the_measure_type_mix_chosen_on_validation(tiny_model):
+    meta = json.loads((tiny_model / "meta.json").read_text(encoding="utf-8"))
+    mix = meta["corpus_tools"]["measure_type_mix"]
+    assert set(mix["validation_macro_f1"]) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
+    assert mix["validation_macro_f1"][str(mix["weight"])] == max(
+        mix["validation_macro_f1"].values()
+    )
+    nlp = load_model(tiny_model)
+    assert nlp.get_pipe("char_ngram_cats").weight == mix["weight"]
+
+
+def test_learned_spans_shorter_than_min_chars_are_dropped(tiny_model):
+    nlp = load_model(tiny_model)
+    tagger = nlp.get_pipe("bio_spans")
+    assert tagger.min_chars == 2  # from the project config
+    text = "市消防救援局要年底前每季度开展联合执法检查。"
+    with nlp.select_pipes(disable=["rule_spans"]):
+        tagger.min_chars = 1
+        loose = {(e.text, e.label_) for e in nlp(text).ents}
+        tagger.min_chars = 7
+        strict = {(e.text, e.label_) for e in nlp(text).ents}
+        tagger.min_chars = 2
+    assert ("市消防救援局", "RESPONSIBLE_BODY") in loose
+    assert strict == {(t, lab) for t, lab in loose if len(t) >= 7}
