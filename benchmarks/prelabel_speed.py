@@ -42,39 +42,11 @@ def sample_units(n: int) -> list:
     return repeated
 
 
-def seed_export(out: Path) -> Path:
-    """An export of the seed annotations (first pass), made with the export stage."""
-    from corpus_tools.export import export_annotations
-    from corpus_tools.seed import align_to_units, label_studio_result, read_judgements
-
-    units = [u for u in iter_units([ROOT / "data" / "notices"]) if not isinstance(u, Exception)]
-    by_id = {u.unit_id: u for u in units}
-    aligned = align_to_units(read_judgements(ROOT / "data/annotations/seed.jsonl"), units)
-    tasks = [
-        {
-            "id": i,
-            "data": by_id[r["unit_id"]].to_dict(),
-            "annotations": [
-                {
-                    "id": i,
-                    "completed_by": 1,
-                    "result": label_studio_result(r),
-                    "was_cancelled": False,
-                }
-            ],
-        }
-        for i, r in enumerate(aligned.records, 1)
-    ]
-    export_annotations(tasks, out)
-    return out
-
-
 def quick_model(tmp: Path) -> Path:
     from corpus_tools.train import train_model
 
-    export = seed_export(tmp / "export")
-    print("training a stand-in model on the seed annotations (300 steps)…", flush=True)
-    return train_model(export, tmp / "model", max_steps=300).model_dir
+    print("training a stand-in model on exports/seed (300 steps)…", flush=True)
+    return train_model(ROOT / "exports" / "seed", tmp / "model", max_steps=300).model_dir
 
 
 def load_seconds(model_dir: Path) -> tuple[float, float]:

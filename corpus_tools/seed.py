@@ -10,33 +10,16 @@ fit: its spans were judged on other text.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from corpus_tools.errors import CorpusToolsError
-from corpus_tools.schema import LS_MEASURE_TYPE, LS_SPANS, LS_TEXT, MEASURE_TYPES, SPAN_LABELS, Unit
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit
 
 
 @dataclass(frozen=True, slots=True)
 class Alignment:
     records: tuple[dict, ...]
     unplaced: tuple[dict, ...]
-
-
-def read_judgements(path: Path | str) -> Iterator[dict]:
-    """Judgement records from a JSONL file, each checked against the schema and its text."""
-    path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            problem = judgement_problem(record)
-            if problem:
-                raise CorpusToolsError(f"{path}:{line_number}: {problem}")
-            yield record
 
 
 def judgement_problem(record: dict) -> str:
@@ -69,31 +52,3 @@ def align_to_units(records: Iterable[dict], units: Iterable[Unit]) -> Alignment:
             continue
         placed.append({**record, "unit_id": unit.unit_id})
     return Alignment(tuple(placed), tuple(unplaced))
-
-
-def label_studio_result(record: dict) -> list[dict]:
-    """One judgement as Label Studio result items (the label config's tag names)."""
-    result = [
-        {
-            "from_name": LS_MEASURE_TYPE,
-            "to_name": LS_TEXT,
-            "type": "choices",
-            "value": {"choices": [record["measure_type"]]},
-        }
-    ]
-    for index, span in enumerate(record["spans"]):
-        result.append(
-            {
-                "id": f"{record['unit_id'][-8:]}-{index}",
-                "from_name": LS_SPANS,
-                "to_name": LS_TEXT,
-                "type": "labels",
-                "value": {
-                    "start": span["start"],
-                    "end": span["end"],
-                    "text": span["text"],
-                    "labels": [span["label"]],
-                },
-            }
-        )
-    return result

@@ -82,3 +82,35 @@ def test_judgement_problem_catches_bad_records():
     assert "does not match" in judgement_problem(shifted)
     unknown = {**good, "spans": [{"start": 0, "end": 4, "label": "PLACE", "text": "市应急局"}]}
     assert "not one of" in judgement_problem(unknown)
+
+
+def test_align_to_units_rekeys_by_id_then_text_and_reports_changed_units():
+    from corpus_tools.schema import Unit
+    from corpus_tools.seed import align_to_units
+
+    units = [
+        Unit(unit_id="d:0001:aaaa", doc_id="d", unit_index=1, kind="body", text="甲要落实。"),
+        Unit(unit_id="d:0003:bbbb", doc_id="d", unit_index=3, kind="body", text="乙要检查。"),
+        Unit(unit_id="d:0004:cccc", doc_id="d", unit_index=4, kind="heading", text="二、标题"),
+    ]
+
+    def judged(unit_id: str, text: str) -> dict:
+        return {
+            "unit_id": unit_id,
+            "doc_id": "d",
+            "text": text,
+            "measure_type": "other",
+            "spans": [],
+        }
+
+    alignment = align_to_units(
+        [
+            judged("d:0001:aaaa", "甲要落实。"),  # same id
+            judged("d:0002:bbbb", "乙要检查。"),  # moved: found again by its text
+            judged("d:0005:eeee", "丙要演练。"),  # text changed: not placed
+            judged("d:0004:cccc", "二、标题"),  # now a heading: headings are not annotated
+        ],
+        units,
+    )
+    assert [r["unit_id"] for r in alignment.records] == ["d:0001:aaaa", "d:0003:bbbb"]
+    assert [r["text"] for r in alignment.unplaced] == ["丙要演练。", "二、标题"]
