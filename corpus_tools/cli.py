@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from corpus_tools.errors import CorpusToolsError
 
@@ -34,7 +35,7 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except CorpusToolsError as error:
-            console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+            console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper
@@ -76,7 +77,7 @@ def segment(
         highlight=False,
     )
     for failure in report.failures:
-        console.print(f"[red]failed:[/red] {failure}", highlight=False)
+        console.print(f"[red]failed:[/red] {escape(str(failure))}", highlight=False)
     if report.failures:
         raise typer.Exit(code=1)
 

@@ -383,3 +383,12 @@ def test_arabic_numbered_title_only_items_are_headings():
         ("body", "加强汛期值守。"),
         ("body", "3.完善应急预案，组织开展演练。"),
     ]
+
+
+def test_cli_prints_bracketed_file_names_as_they_are(tmp_path: Path):
+    # Rich would read `[bold]` as markup and swallow it.
+    empty = tmp_path / "通知[bold]2009.txt"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(app, ["segment", str(empty), "-o", str(tmp_path / "u.jsonl")])
+    assert result.exit_code == 1
+    assert f"{empty}: file is empty" in result.output
