@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from corpus_tools.cli import app
 from corpus_tools.errors import InputFileError
+from corpus_tools.schema import Unit
 from corpus_tools.segment import (
     cut_sentences,
     iter_documents,
@@ -140,6 +142,18 @@ def test_unit_ids_are_stable_across_runs(notice_txt: Path):
     second = [u.unit_id for u in iter_units([notice_txt])]
     assert first == second and len(set(first)) == len(first)
     assert all(uid.startswith("notice:") for uid in first)
+
+
+def test_units_are_built_as_real_frozen_units(notice_txt: Path):
+    # `document_units` builds Units a cheap way (a non-frozen twin whose class is switched).
+    units = [u for u in iter_units([notice_txt]) if not isinstance(u, InputFileError)]
+    built = next(u for u in units if u.item_responsible_bodies)
+    normal = Unit(**{f.name: getattr(built, f.name) for f in fields(Unit)})
+    assert type(built) is Unit and built == normal and hash(built) == hash(normal)
+    assert built.to_dict() == normal.to_dict() and Unit.from_dict(built.to_dict()) == built
+    with pytest.raises(FrozenInstanceError):
+        built.text = "changed"  # type: ignore[misc]
+    assert not hasattr(built, "__dict__")
 
 
 # ---------------------------------------------------------------- the corpus
