@@ -136,12 +136,34 @@ _DOC_NUMBER_ANY = re.compile(
 _DATE_LINE = re.compile(
     r"^(\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日$"
 )
-_TITLE_END = re.compile(
-    r"(通知|意见|方案|决定|通报|办法|规定|安排|要点|报告|函|批复|细则|计划)([（(][^）)]{0,20}[）)])?$"
-)
-_ORG_END = re.compile(
-    r"(人民政府|委员会|安委会|办公室|办公厅|管委会|政府|局|厅|委|部|司|中心|总局)$"
-)
+_TITLE_WORDS = (
+    "通知",
+    "意见",
+    "方案",
+    "决定",
+    "通报",
+    "办法",
+    "规定",
+    "安排",
+    "要点",
+    "报告",
+    "函",
+) + ("批复", "细则", "计划")
+_TITLE_END = re.compile(f"({'|'.join(_TITLE_WORDS)})([（(][^）)]{{0,20}}[）)])?$")
+_ORG_WORDS = (
+    "人民政府",
+    "委员会",
+    "安委会",
+    "办公室",
+    "办公厅",
+    "管委会",
+    "政府",
+    "局",
+    "厅",
+    "委",
+    "部",
+) + ("司", "中心", "总局")
+_ORG_END = re.compile(f"({'|'.join(_ORG_WORDS)})$")
 _ADDRESSEE_VERBS = re.compile(r"[要应须请将]|如下")
 _URL = re.compile(r"^(https?://|www\.)\S+$")
 _NOTE = re.compile(r"^[（(]此件.{0,20}[)）]$")
@@ -401,30 +423,54 @@ _PROSE_ROLES = frozenset(
 _PROSE_CHECKS = tuple((role, check) for role, check in _ROLE_CHECKS if role in _PROSE_ROLES)
 
 
-# First characters a prose-compatible meta line can start with (field names,
-# 此件 notes, 附件, 抄送/印发, contact words, 各… addressees).
+# What each check below requires before its regex, as cheap supersets: a
+# line that meets none of them (most lines) is no meta line, and no check runs.
+# First characters of prose-compatible meta lines: field names, 附件, 抄送/印发,
+# contact words, 各… addressees (a 此件 note starts with a bracket: see below).
 _PROSE_META_INITIALS = (
-    _FIELD_INITIALS | {"（", "(", "附", "各"} | {word[0] for word in _COPY_WORDS + _CONTACT_WORDS}
+    _FIELD_INITIALS | {"附", "各"} | {word[0] for word in _COPY_WORDS + _CONTACT_WORDS}
 )
+_META_INITIALS = _PROSE_META_INITIALS | {"h", "w"}  # and URLs
+# Last characters of 文号, dates, …印发, `各…：`, titles and organisations.
+_META_FINALS = frozenset("号日发：:）)") | {word[-1] for word in _TITLE_WORDS + _ORG_WORDS}
 
 
-def _may_be_prose_meta(line: str, compact: str) -> bool:
-    """A cheap superset test of the prose-compatible checks below."""
+# These take `ends`: the line stripped of the spaces `compact` drops, so it starts
+# and ends as `compact` does (and holds the same characters) without building it.
+def _may_be_prose_meta(ends: str) -> bool:
     return (
-        compact[:1] in _PROSE_META_INITIALS
-        or "|" in line
-        or "." in compact
-        or compact.endswith("印发")
+        ends[:1] in _PROSE_META_INITIALS
+        or ends[-1:] == "发"
+        or "|" in ends
+        or "." in ends
+        or _may_be_note(ends)
     )
+
+
+def _may_be_meta(ends: str) -> bool:
+    return (
+        ends[:1] in _META_INITIALS
+        or ends[-1:] in _META_FINALS
+        or "|" in ends
+        or "." in ends
+        or "件" in ends  # a banner: `……文件`
+        or _may_be_note(ends)
+    )
+
+
+def _may_be_note(ends: str) -> bool:
+    # Many prose lines open with a bracket; a `（此件…）` note also holds a 此.
+    return ends[:1] in ("（", "(") and "此" in ends
 
 
 @lru_cache(maxsize=8192)
 def _meta_role(line: str) -> Role | None:
     """The meta role a line has on its own, whatever stands around it."""
+    ends = line.strip(" \u3000\t")  # no copy: lines come stripped
+    prose = "，" in ends or "。" in ends[:-1]
+    if not (_may_be_prose_meta(ends) if prose else _may_be_meta(ends)):
+        return None  # most lines: no check could accept them
     compact = line.replace(" ", "").replace("\u3000", "").replace("\t", "")
-    prose = "，" in compact or "。" in compact[:-1]
-    if prose and not _may_be_prose_meta(line, compact):
-        return None  # most lines: running text that no prose-compatible check can claim
     for role, check in _PROSE_CHECKS if prose else _ROLE_CHECKS:
         if check(line, compact):
             return role

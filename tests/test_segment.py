@@ -156,6 +156,37 @@ def test_units_are_built_as_real_frozen_units(notice_txt: Path):
     assert not hasattr(built, "__dict__")
 
 
+def test_meta_role_prefilter_only_skips_lines_no_role_check_accepts():
+    # `_meta_role` skips its checks for lines that fail cheap first/last-character
+    # tests; every check must still see each line it would accept.
+    from corpus_tools import segment
+    from corpus_tools.ingest import read_source
+
+    def full_check(line: str):
+        compact = line.replace(" ", "").replace("\u3000", "").replace("\t", "")
+        prose = "，" in compact or "。" in compact[:-1]
+        checks = segment._PROSE_CHECKS if prose else segment._ROLE_CHECKS
+        return next((role for role, check in checks if check(line, compact)), None)
+
+    files = sorted([*SAMPLE_NOTICES.glob("*.txt"), *NEW_NOTICES.glob("*.txt")])
+    lines = []
+    for path in files:
+        file_lines = segment.clean_lines(read_source(path).text)
+        lines += file_lines + [p.text for p in segment.join_paragraphs(file_lines)]
+    lines += [
+        "（此件公开发布）",
+        "( 此 件 主动公开)",
+        "附件：1. 方案.PDF",
+        "国家矿山安全监察局 文 件",
+    ]
+    lines += ["抄送：市委办公室，市人大办公室。", "2025 年 3 月 6 日", "各 有关单位，各区："]
+    lines += ["https://www.example.gov.cn/a,b", "市应急管理局"]
+    roles = {line: segment._meta_role(line) for line in lines}
+    assert roles == {line: full_check(line) for line in lines}
+    met = sum(role is not None for role in roles.values())
+    assert met >= 100, met  # the corpus's meta lines are among them
+
+
 # ---------------------------------------------------------------- the corpus
 
 
