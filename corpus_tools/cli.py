@@ -517,6 +517,13 @@ def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="Model directory (`corpus-tools train`).")],
     export_dir: Annotated[Path, typer.Argument(help="Export directory to score on.")],
     split: Annotated[str, typer.Option(help="Split to score.")] = "test",
+    gold: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score on the annotated units of this JSON Lines file (seed-set format) "
+            "instead of a split, e.g. data/external-eval/new-notices-02-04.jsonl."
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option(help="Also write the scores as JSON here.")
     ] = None,
@@ -536,8 +543,11 @@ def evaluate_command(
 
     from corpus_tools.train import evaluate_model
 
-    with console.status(f"Scoring on {split}…"):
-        result = evaluate_model(model_dir, export_dir, split=split, baseline=baseline)
+    with console.status(f"Scoring on {gold or split}…"):
+        result = evaluate_model(
+            model_dir, export_dir, split=split, gold_file=gold, baseline=baseline
+        )
+    split = result.split
     out = Console()
     m, b = result.measure_type, result.baseline_measure_type
     table = Table(

@@ -32,6 +32,7 @@ from spacy.pipeline.tagger import Tagger
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from corpus_tools.bodies import find_subject_bodies
 from corpus_tools.deadlines import find_deadlines, find_frequencies
 from corpus_tools.errors import ModelError
 from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS, SpanLabel
@@ -356,60 +357,93 @@ def find_parenthetical_bodies(text: str) -> Iterator[tuple[int, int]]:
         yield inner_start + start + lead, inner_start + start + lead + len(body)
 
 
+def find_rule_bodies(text: str) -> Iterator[tuple[int, int]]:
+    """Bodies of a closing responsibility parenthetical, then sentence subjects that must act."""
+    found = list(find_parenthetical_bodies(text))
+    yield from found
+    for start, end in find_subject_bodies(text):
+        if not any(start < e and s < end for s, e in found):
+            yield start, end
+
+
 RULE_FINDERS: dict[str, Callable[[str], Iterator[tuple[int, int]]]] = {
     SpanLabel.DEADLINE: find_deadlines,
     SpanLabel.FREQUENCY: find_frequencies,
-    SpanLabel.RESPONSIBLE_BODY: find_parenthetical_bodies,
+    SpanLabel.RESPONSIBLE_BODY: find_rule_bodies,
 }
 
 
 class RuleSpans:
-    """Rule spans: for `replace` labels the rules stand in for the learned
-    spans; `add` labels keep the learned spans and add rule spans that don't
-    overlap them."""
+    """Rule spans, per label: `replace` — the rules stand in for the learned
+    spans; `add` — learned spans kept, rule spans added where they overlap none;
+    `override` — rule spans kept, learned spans of the label added where they
+    overlap no rule span (a rule reads a whole name the tagger cut short)."""
 
-    def __init__(self, name: str, replace: list[str], add: list[str], rule_score: float) -> None:
-        unknown = (set(replace) | set(add)) - set(SPAN_LABELS)
+    def __init__(
+        self,
+        name: str,
+        replace: list[str],
+        add: list[str],
+        rule_score: float,
+        override: list[str] = (),
+    ) -> None:
+        unknown = (set(replace) | set(add) | set(override)) - set(SPAN_LABELS)
         if unknown:
             raise ValueError(f"rule_spans: unknown labels {sorted(unknown)}")
         self.name = name
         self.replace = tuple(replace)
         self.add = tuple(add)
+        self.override = tuple(override)
         # not `score`: spaCy's Scorer calls a component's `score` attribute
         self.rule_score = rule_score
 
     def __call__(self, doc: Doc) -> Doc:
-        if not self.replace and not self.add:
+        if not (self.replace or self.add or self.override):
             return doc
         old = doc.user_data.get(SCORES_KEY, {})
+        text = doc.text  # built token by token on each access: read it once
+        taken: set[int] = set()
+        first = self._rule_spans(doc, text, self.override, taken)
         learned = [
             (e, old.get((e.start_char, e.end_char, e.label_), None))
             for e in doc.ents
             if e.label_ not in self.replace
+            and not (e.label_ in self.override and taken.intersection(range(e.start, e.end)))
         ]
-        taken = {i for e, _ in learned for i in range(e.start, e.end)}
-        rules: list[tuple[Span, float]] = []
-        text = doc.text  # built token by token on each access: read it once
-        for label in self.replace + self.add:
+        taken.update(i for e, _ in learned for i in range(e.start, e.end))
+        later = self._rule_spans(doc, text, self.replace + self.add, taken)
+        set_spans(doc, first + learned + later)
+        return doc
+
+    def _rule_spans(
+        self, doc: Doc, text: str, labels: tuple[str, ...], taken: set[int]
+    ) -> list[tuple[Span, float]]:
+        """Rule spans of `labels` over no token in `taken` (which they are added to)."""
+        found = []
+        for label in labels:
             for start, end in RULE_FINDERS[label](text):
                 span = doc.char_span(start, end, label=label, alignment_mode="contract")
                 if span is None or taken.intersection(range(span.start, span.end)):
                     continue
                 taken.update(range(span.start, span.end))
-                rules.append((span, self.rule_score))
-        set_spans(doc, learned + rules)
-        return doc
+                found.append((span, self.rule_score))
+        return found
 
 
 @Language.factory(
     "rule_spans",
     assigns=["doc.ents"],
-    default_config={"replace": [], "add": [], "rule_score": 0.9},
+    default_config={"replace": [], "add": [], "override": [], "rule_score": 0.9},
 )
 def make_rule_spans(
-    nlp: Language, name: str, replace: list[str], add: list[str], rule_score: float
+    nlp: Language,
+    name: str,
+    replace: list[str],
+    add: list[str],
+    override: list[str],
+    rule_score: float,
 ) -> RuleSpans:
-    return RuleSpans(name, replace, add, rule_score)
+    return RuleSpans(name, replace, add, rule_score, override)
 
 
 # ---------------------------------------------------------------- loading & reading

@@ -29,7 +29,7 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "train.cfg"
 DEFAULT_NAME = "zh_worksafety_prelabel"
 DEFAULT_VERSION = "0.1.0"
 DATASET_DIR = "dataset"
-RULE_OPTIONS = ("learned", "replace", "add")
+RULE_OPTIONS = ("learned", "replace", "add", "override")
 # share of the char n-gram classifier in doc.cats beside textcat's, tried on validation
 MIX_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -117,6 +117,52 @@ def iter_gold(part) -> Iterator[GoldUnit]:
             measure_type=mt.int2str(row["measure_type"]),
             spans=spans,
         )
+
+
+def read_gold_file(path: Path | str) -> list[GoldUnit]:
+    """Annotated units from a JSON Lines file in the seed-set format (`unit_id`,
+    `text`, `measure_type`, `spans` of `start`/`end`/`label`/`text`): units kept
+    out of every export, such as notices of other issuers."""
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: gold file not found; expected a JSON Lines file of annotations")
+    gold = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+            text, measure_type = row["text"], row["measure_type"]
+            spans = tuple(
+                (int(s["start"]), int(s["end"]), s["label"], s.get("text")) for s in row["spans"]
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise ExportError(
+                f"{where}: expected a JSON object with text, measure_type and spans ({error})"
+            ) from None
+        if measure_type not in MEASURE_TYPES:
+            raise ExportError(
+                f"{where}: unknown measure_type {measure_type!r}; expected one of {', '.join(MEASURE_TYPES)}"
+            )
+        for start, end, label, span_text in spans:
+            if label not in SPAN_LABELS or (span_text is not None and text[start:end] != span_text):
+                raise ExportError(
+                    f"{where}: span {label} [{start}, {end}) does not match its text {span_text!r}; fix the offsets"
+                )
+        gold.append(
+            GoldUnit(
+                id=str(row.get("unit_id", number)),
+                text=text,
+                measure_type=measure_type,
+                spans=tuple((start, end, label) for start, end, label, _ in spans),
+            )
+        )
+    if not gold:
+        raise ExportError(f"{path}: no annotated units in the gold file")
+    return gold
 
 
 @cache
@@ -448,6 +494,7 @@ def choose_rules(nlp, gold: list[GoldUnit]) -> tuple[RuleChoice, ...]:
                 replace=[label] if option == "replace" else [],
                 add=[label] if option == "add" else [],
                 rule_score=0.9,
+                override=[label] if option == "override" else [],
             )
             predicted = [
                 {(s, e, lab) for s, e, lab, *_ in _pipeline.prediction_of(rule(_copy(d))).spans}
@@ -480,6 +527,7 @@ def _apply_rules(nlp, rules: Iterable[RuleChoice]) -> None:
         config={
             "replace": [r.label for r in rules if r.chosen == "replace"],
             "add": [r.label for r in rules if r.chosen == "add"],
+            "override": [r.label for r in rules if r.chosen == "override"],
             "rule_score": 0.9,
         },
     )
@@ -599,16 +647,20 @@ def evaluate_model(
     export_dir: Path | str,
     *,
     split: str = "test",
+    gold_file: Path | str | None = None,
     baseline: bool = True,
     seed: int = 0,
 ) -> EvaluationResult:
-    """Score a model on one export split beside the TF-IDF baseline (trained
-    here on the same export's train split) and the span rules alone."""
+    """Score a model on one export split — or on the annotated units of
+    `gold_file` — beside the TF-IDF baseline (trained here on the export's
+    train split) and the span rules alone."""
     nlp = _pipeline.load_model(model_dir)
     info = _pipeline.model_info(nlp)
     dataset = load_export(export_dir)
-    part = export_split(dataset, split, source=str(export_dir))
-    gold = list(iter_gold(part))
+    if gold_file is not None:
+        gold, split = read_gold_file(gold_file), Path(gold_file).name
+    else:
+        gold = list(iter_gold(export_split(dataset, split, source=str(export_dir))))
     if not gold:
         raise ExportError(f"{export_dir}: the '{split}' split is empty; nothing to evaluate")
     started = time.perf_counter()

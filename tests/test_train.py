@@ -73,7 +73,7 @@ def test_progress_and_overrides(tiny_export, tmp_path):
     config = spacy.util.load_config(result.model_dir / "config.cfg")
     assert config["components"]["tok2vec"]["model"]["encode"]["depth"] == 1
     assert {r.label for r in result.rules} == set(SPAN_LABELS)
-    assert all(set(r.f1) == {"learned", "replace", "add"} for r in result.rules)
+    assert all(set(r.f1) == {"learned", "replace", "add", "override"} for r in result.rules)
 
 
 def test_parse_overrides_types():

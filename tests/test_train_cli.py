@@ -124,3 +124,68 @@ def test_errors_are_one_line(tiny_model, tmp_path):
         ),
         "--push needs --project",
     )
+
+
+def _write_gold(path, rows):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_path):
+    text = "各县（区）应急管理部门要每月开展一次检查。"
+    gold = _write_gold(
+        tmp_path / "external.jsonl",
+        [
+            {
+                "unit_id": "ext:0001",
+                "text": text,
+                "measure_type": "oversight",
+                "spans": [
+                    {"start": 0, "end": 11, "label": "RESPONSIBLE_BODY", "text": text[:11]},
+                    {"start": 12, "end": 14, "label": "FREQUENCY", "text": "每月"},
+                ],
+            },
+            {
+                "unit_id": "ext:0002",
+                "text": "加强宣传教育。",
+                "measure_type": "study_publicity",
+                "spans": [],
+            },
+        ],
+    )
+    json_out = tmp_path / "scores.json"
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(tiny_model),
+            str(tiny_export),
+            "--gold",
+            str(gold),
+            "--json-out",
+            str(json_out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "on external.jsonl (2 units)" in result.output
+    data = json.loads(json_out.read_text(encoding="utf-8"))
+    assert data["split"] == "external.jsonl" and data["n_units"] == 2
+    assert data["spans"]["per_label"]["RESPONSIBLE_BODY"]["support"] == 1
+    assert data["spans"]["per_label"]["FREQUENCY"]["support"] == 1
+
+
+def test_evaluate_gold_file_with_a_wrong_offset_is_one_line(tiny_model, tiny_export, tmp_path):
+    gold = _write_gold(
+        tmp_path / "bad.jsonl",
+        [
+            {
+                "text": "企业要整改。",
+                "measure_type": "risk_hazard",
+                "spans": [{"start": 0, "end": 3, "label": "RESPONSIBLE_BODY", "text": "企业"}],
+            }
+        ],
+    )
+    _one_line_error(
+        runner.invoke(app, ["evaluate", str(tiny_model), str(tiny_export), "--gold", str(gold)]),
+        "bad.jsonl:1: span RESPONSIBLE_BODY [0, 3) does not match",
+    )

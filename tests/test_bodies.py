@@ -1,0 +1,98 @@
+"""Rule finders for RESPONSIBLE_BODY: sentence subjects that must act, and the
+`override` mode that lets a rule's whole name win over a learned fragment."""
+
+import pytest
+import spacy
+
+from corpus_tools.bodies import clauses, find_subject_bodies
+from corpus_tools.pipeline import RuleSpans, find_rule_bodies
+
+
+def subjects(text: str) -> list[str]:
+    return [text[start:end] for start, end in find_subject_bodies(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "bodies"),
+    [
+        # guidelines §3 examples
+        ("各级安监部门要认真编制应急预案。", ["各级安监部门"]),
+        ("企业要加大安全投入。", ["企业"]),
+        ("各级各部门要切实加强领导。", ["各级各部门"]),
+        # lists: each body on its own, role words and places left out
+        ("各地区、各部门要认真贯彻落实。", ["各部门"]),
+        (
+            "乡（镇）人民政府、街道办事处、开发区管理机构等机关要依法履行职责。",
+            ["乡（镇）人民政府", "街道办事处", "开发区管理机构"],
+        ),
+        ("由原企业法人或新设立企业法人承担安全生产主体责任。", ["原企业法人", "新设立企业法人"]),
+        ("地方各级人民政府及其有关部门要落实属地责任。", ["地方各级人民政府及其有关部门"]),
+        ("非煤矿山、危险化学品等高危行业企业要达到标准。", ["非煤矿山、危险化学品等高危行业企业"]),
+        # `要` in 主要, `应` in 应急 are not modals
+        ("企业主要负责人要带头落实全员安全生产责任制。", ["企业主要负责人"]),
+        (
+            "应急管理部门要加强综合监管，各级人民政府每季度召开一次会议。",
+            ["应急管理部门", "各级人民政府"],
+        ),
+        # not bodies: sectors, targets of the action, verb phrases, parentheticals
+        ("煤矿要深入贯彻落实有关规定。", []),
+        ("对高危企业的执法检查要常态化。", []),
+        ("加强以气象灾害预警为先导的多部门应急响应联动。", []),
+        ("加强执法检查。（省应急厅、省公安厅负责）", []),
+        ("2025年年底前完成全部整治任务。", []),
+    ],
+)
+def test_subject_bodies(text, bodies):
+    assert subjects(text) == bodies
+
+
+def test_clauses_do_not_cut_inside_brackets():
+    text = "各县（市、区）政府要落实，企业要整改。"
+    assert [text[s:e] for s, e in clauses(text)] == ["各县（市、区）政府要落实", "企业要整改", ""]
+    assert subjects(text) == ["各县（市、区）政府", "企业"]
+
+
+def test_rule_bodies_take_parenthetical_and_subject_without_overlap():
+    text = "各级应急管理部门要开展检查。（省应急厅、省消防救援总队负责）"
+    found = [text[s:e] for s, e in find_rule_bodies(text)]
+    assert found == ["省应急厅", "省消防救援总队", "各级应急管理部门"]
+
+
+def _doc_with_learned(text: str, learned: list[tuple[str, str]]):
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    doc = nlp(text)
+    ents = []
+    for piece, label in learned:
+        start = text.index(piece)
+        ents.append(doc.char_span(start, start + len(piece), label=label))
+    doc.ents = ents
+    return doc
+
+
+def test_override_replaces_a_learned_fragment_with_the_whole_name():
+    text = "各地人民政府安全生产委员会要加强协调，每月召开一次会议。"
+    learned = [
+        ("各地人", "RESPONSIBLE_BODY"),
+        ("生产委员会", "RESPONSIBLE_BODY"),
+        ("每月", "FREQUENCY"),
+    ]
+    rule = RuleSpans("rules", replace=[], add=[], rule_score=0.9, override=["RESPONSIBLE_BODY"])
+    doc = rule(_doc_with_learned(text, learned))
+    assert sorted((e.text, e.label_) for e in doc.ents) == [
+        ("各地人民政府安全生产委员会", "RESPONSIBLE_BODY"),
+        ("每月", "FREQUENCY"),
+    ]
+
+
+def test_add_keeps_the_learned_fragment():
+    text = "各地人民政府安全生产委员会要加强协调。"
+    rule = RuleSpans("rules", replace=[], add=["RESPONSIBLE_BODY"], rule_score=0.9)
+    doc = rule(_doc_with_learned(text, [("生产委员会", "RESPONSIBLE_BODY")]))
+    assert [e.text for e in doc.ents] == ["生产委员会"]
+
+
+def test_override_keeps_learned_spans_no_rule_covers():
+    text = "加强协调，推动企业落实主体责任。"  # no subject rule fires here
+    rule = RuleSpans("rules", replace=[], add=[], rule_score=0.9, override=["RESPONSIBLE_BODY"])
+    doc = rule(_doc_with_learned(text, [("企业", "RESPONSIBLE_BODY")]))
+    assert [e.text for e in doc.ents] == ["企业"]
