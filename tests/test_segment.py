@@ -156,6 +156,43 @@ def test_units_are_built_as_real_frozen_units(notice_txt: Path):
     assert not hasattr(built, "__dict__")
 
 
+def test_sentence_ends_regex_agrees_with_the_stack_walk():
+    # `_sentence_ends` skips whole bracket/quote pairs by regex and falls back to
+    # the stack walk; on nested, stray and same-kind quote marks both must agree.
+    import random
+
+    from corpus_tools import segment
+
+    pairs = list(segment._OPEN_TO_CLOSE.items())
+    pieces = ["要", "。", "；", "!", "，", "…", "……", " ", "）", "“"]
+    rng = random.Random(3)
+
+    def text(depth: int = 0) -> str:
+        out = ""
+        for _ in range(rng.randint(0, 5)):
+            if depth < 3 and rng.random() < 0.3:
+                opener, closer = rng.choice(pairs)
+                closer = closer if rng.random() < 0.9 else rng.choice(pairs)[rng.randint(0, 1)]
+                out += opener + text(depth + 1) + closer
+            else:
+                out += rng.choice(pieces)
+        return out
+
+    def by_regex(sample: str) -> bool:  # the regex reaches the end without the fallback
+        pos = 0
+        while match := segment._TO_SENTENCE_END.match(sample, pos):
+            if match[1] is None:
+                return True
+            pos = match.end()
+        return False
+
+    samples = [text() for _ in range(20_000)]
+    for sample in samples:
+        assert segment._sentence_ends(sample) == segment._nested_sentence_ends(sample), sample
+    taken = sum(map(by_regex, samples))
+    assert 5_000 < taken < 19_000, taken  # both paths are exercised
+
+
 def test_meta_role_prefilter_only_skips_lines_no_role_check_accepts():
     # `_meta_role` skips its checks for lines that fail cheap first/last-character
     # tests; every check must still see each line it would accept.
