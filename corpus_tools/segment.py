@@ -1161,15 +1161,8 @@ if tuple(f.name for f in fields(Unit)) != _UNIT_FIELD_ORDER:
 # A frozen dataclass's __init__ sets each field through object.__setattr__ (about
 # 1.5 µs per Unit, a tenth of the whole unit stage). This non-frozen twin has the
 # very same slots, so a twin built with plain stores (0.2 µs) becomes a real,
-# frozen `Unit` by switching its class: see `_new_unit`.
+# frozen `Unit` when its class is switched (`document_units`).
 _UnitDraft = make_dataclass("_UnitDraft", [(f.name, f.type) for f in fields(Unit)], slots=True)
-
-
-def _new_unit(*values: object) -> Unit:
-    """`Unit(*values)` (all fields, in order), built the cheap way; the result is a plain frozen Unit."""
-    unit = _UnitDraft(*values)
-    unit.__class__ = Unit
-    return unit
 
 
 def document_units(doc: Document) -> list[Unit]:
@@ -1212,8 +1205,8 @@ def document_units(doc: Document) -> list[Unit]:
     )
     no_bodies = ((), "")
     # Positional (order checked by `_UNIT_FIELD_ORDER`): keywords cost ~30% more per unit.
-    return [
-        _new_unit(
+    units = [
+        _UnitDraft(
             make_unit_id(doc_id, index, text),
             doc_id,
             index,
@@ -1225,6 +1218,9 @@ def document_units(doc: Document) -> list[Unit]:
         )
         for index, (kind, text, path) in enumerate(drafts)
     ]
+    for unit in units:
+        unit.__class__ = Unit  # now a real, frozen Unit: see `_UnitDraft`
+    return units
 
 
 def _item_bodies(
