@@ -929,7 +929,8 @@ def cut_sentences(text: str) -> list[str]:
         if cut > start:
             pieces.append(text[start:cut])
             start = cut
-    pieces.append(text[start:])
+    if start < length:  # nothing is left after a final 。 (most paragraphs)
+        pieces.append(text[start:])
     return _attach_closing_pieces(pieces)
 
 
