@@ -1229,8 +1229,11 @@ def _item_bodies(
 ) -> dict[int, tuple[tuple[str, ...], str]]:
     """Unit index → (bodies, parenthetical) for every non-meta unit of an item that names them."""
     bodies_at: dict[int, tuple[tuple[str, ...], str]] = {}
+    named: dict[str, tuple[str, ...]] = {}  # a document's items often repeat one parenthetical
     for end, (start, parenthetical) in responsibility.items():
-        bodies = responsible_bodies(parenthetical)
+        bodies = named.get(parenthetical)
+        if bodies is None:
+            bodies = named[parenthetical] = responsible_bodies(parenthetical)
         for index in range(start, end + 1):
             if drafts[index][0] != _META:
                 bodies_at.setdefault(index, (bodies, parenthetical))
