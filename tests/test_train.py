@@ -16,6 +16,7 @@ from corpus_tools.train import (
     evaluate_model,
     load_export,
     parse_overrides,
+    pick_rule_option,
     span_scores,
     train_model,
 )
@@ -265,3 +266,16 @@ def test_learned_spans_shorter_than_min_chars_are_dropped(tiny_model):
         tagger.min_chars = 2
     assert ("市消防救援局", "RESPONSIBLE_BODY") in loose
     assert strict == {(t, lab) for t, lab in loose if len(t) >= 7}
+
+
+@pytest.mark.parametrize(
+    ("f1", "chosen"),
+    [
+        ({"learned": 0.75, "replace": 0.74, "add": 0.83, "override": 0.86}, "override"),
+        ({"learned": 0.89, "replace": 0.89, "add": 0.89, "override": 0.89}, "replace"),
+        ({"learned": 0.90, "replace": 0.70, "add": 0.80, "override": 0.80}, "learned"),
+        ({"learned": 0.60, "replace": 0.50, "add": 0.70, "override": 0.70}, "override"),
+    ],
+)
+def test_rule_option_best_on_validation_ties_to_rules(f1, chosen):
+    assert pick_rule_option(f1) == chosen
