@@ -143,32 +143,14 @@ _DATE_LINE = re.compile(
     r"^(\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日$"
 )
 _TITLE_WORDS = (
-    "通知",
-    "意见",
-    "方案",
-    "决定",
-    "通报",
-    "办法",
-    "规定",
-    "安排",
-    "要点",
-    "报告",
-    "函",
-) + ("批复", "细则", "计划")
+    *("通知", "意见", "方案", "决定", "通报", "办法", "规定"),
+    *("安排", "要点", "报告", "函", "批复", "细则", "计划"),
+)
 _TITLE_END = re.compile(f"({'|'.join(_TITLE_WORDS)})([（(][^）)]{{0,20}}[）)])?$")
 _ORG_WORDS = (
-    "人民政府",
-    "委员会",
-    "安委会",
-    "办公室",
-    "办公厅",
-    "管委会",
-    "政府",
-    "局",
-    "厅",
-    "委",
-    "部",
-) + ("司", "中心", "总局")
+    *("人民政府", "委员会", "安委会", "办公室", "办公厅", "管委会", "政府"),
+    *("局", "厅", "委", "部", "司", "中心", "总局"),
+)
 _ORG_END = re.compile(f"({'|'.join(_ORG_WORDS)})$")
 _ADDRESSEE_VERBS = re.compile(r"[要应须请将]|如下")
 _URL = re.compile(r"^(https?://|www\.)\S+$")
@@ -429,7 +411,7 @@ _PROSE_ROLES = frozenset(
 _PROSE_CHECKS = tuple((role, check) for role, check in _ROLE_CHECKS if role in _PROSE_ROLES)
 
 
-# What each check below requires before its regex, as cheap supersets: a
+# What each role check above requires before its regex, as cheap supersets: a
 # line that meets none of them (most lines) is no meta line, and no check runs.
 # First characters of prose-compatible meta lines: field names, 附件, 抄送/印发,
 # contact words, 各… addressees (a 此件 note starts with a bracket: see below).
