@@ -144,7 +144,7 @@ _DATE_LINE = re.compile(
 )
 _TITLE_WORDS = (
     *("通知", "意见", "方案", "决定", "通报", "办法", "规定"),
-    *("安排", "要点", "报告", "函", "批复", "细则", "计划"),
+    *("安排", "要点", "报告", "函", "批复", "细则", "计划", "清单"),
 )
 _TITLE_END = re.compile(f"({'|'.join(_TITLE_WORDS)})([（(][^）)]{{0,20}}[）)])?$")
 _ORG_WORDS = (
@@ -1154,7 +1154,8 @@ def document_units(doc: Document) -> list[Unit]:
     outline = _Outline()
     item_start = None
     responsibility: dict[int, tuple[int, str]] = {}  # last unit index → (item start, parenthetical)
-    for para in doc.paragraphs:
+    paragraphs = doc.paragraphs
+    for position, para in enumerate(paragraphs):
         if para.role not in _TEXT_ROLES:
             drafts.append((_META, para.text, outline.path()))
             continue
@@ -1164,6 +1165,10 @@ def document_units(doc: Document) -> list[Unit]:
             drafts.append((_HEADING, para.text, path))
             continue
         title, text = split_run_in_title(para.text, para.marker)
+        if title and not text and _next_is_sibling(paragraphs, position):
+            # A heading heads something: a short numbered sentence followed by the
+            # next item of its list (`6．值班人员未持证上岗。` / `7．…`) is a list item.
+            title, text = "", para.text
         if para.marker is not None or title:
             path = outline.enter(para.marker or _MARKER_BOLD, title or None)
             item_start = len(drafts)
@@ -1204,6 +1209,14 @@ def document_units(doc: Document) -> list[Unit]:
     for unit in units:
         unit.__class__ = Unit  # now a real, frozen Unit: see `_UnitDraft`
     return units
+
+
+def _next_is_sibling(paragraphs: tuple[Paragraph, ...], position: int) -> bool:
+    """The paragraph after this numbered one is the next item of the same list
+    (the one before may be a sibling whose title ran into its text: no evidence)."""
+    marker = paragraphs[position].marker
+    following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
+    return marker is not None and following is not None and following.marker is marker
 
 
 def _item_bodies(

@@ -16,6 +16,7 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 def project_root() -> Path:
     return PROJECT_ROOT
 
+
 # --- segment fixtures ---
 
 # --- studio fixtures ---

@@ -474,3 +474,36 @@ def test_cli_prints_bracketed_file_names_as_they_are(tmp_path: Path):
     result = CliRunner().invoke(app, ["segment", str(empty), "-o", str(tmp_path / "u.jsonl")])
     assert result.exit_code == 1
     assert f"{empty}: file is empty" in result.output
+
+
+def test_short_numbered_sentences_of_a_findings_list_are_bodies():
+    # Tai'an's findings list: `6．…未持证上岗。` looks like a run-in title, but a
+    # heading heads something, and the next paragraph is the list's next item.
+    text = (
+        "一、消防领域\n1．拉动微型消防站人员，集结时间较长。\n2．消防控制室值班人员未持证上岗。\n"
+        "3．微型消防站消防器材配备不齐全，部分已过期。\n二、燃气领域\n1．燃气报警器已过期。\n"
+        "要立即更换报警器。\n"
+    )
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    kinds = [(u.kind, u.text) for u in document_units(document)]
+    assert kinds == [
+        ("heading", "一、消防领域"),
+        ("body", "1．拉动微型消防站人员，集结时间较长。"),
+        ("body", "2．消防控制室值班人员未持证上岗。"),
+        ("body", "3．微型消防站消防器材配备不齐全，部分已过期。"),
+        ("heading", "二、燃气领域"),
+        ("heading", "1．燃气报警器已过期。"),  # heads the sentence under it
+        ("body", "要立即更换报警器。"),
+    ]
+
+
+def test_a_list_title_is_the_documents_title():
+    text = "国务院安委会明查暗访发现共性问题清单\n一、消防领域\n1．拉动微型消防站人员，集结时间较长。\n"
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    units = document_units(document)
+    assert document.meta.title == "国务院安委会明查暗访发现共性问题清单"
+    assert [u.kind for u in units] == ["meta", "heading", "body"]
