@@ -385,7 +385,8 @@ class RuleSpans:
         replace: list[str],
         add: list[str],
         rule_score: float,
-        override: list[str] = (),
+        *,
+        override: Iterable[str] = (),
     ) -> None:
         unknown = (set(replace) | set(add) | set(override)) - set(SPAN_LABELS)
         if unknown:
@@ -443,7 +444,7 @@ def make_rule_spans(
     override: list[str],
     rule_score: float,
 ) -> RuleSpans:
-    return RuleSpans(name, replace, add, rule_score, override)
+    return RuleSpans(name, replace, add, rule_score, override=override)
 
 
 # ---------------------------------------------------------------- loading & reading

@@ -132,6 +132,8 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"{path}: gold file not found; expected a JSON Lines file of annotations")
+    from corpus_tools.seed import judgement_problem
+
     gold = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -139,29 +141,19 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
         where = f"{path}:{number}"
         try:
             row = json.loads(line)
-            text, measure_type = row["text"], row["measure_type"]
-            spans = tuple(
-                (int(s["start"]), int(s["end"]), s["label"], s.get("text")) for s in row["spans"]
-            )
-        except (ValueError, KeyError, TypeError) as error:
+            problem = judgement_problem(row) if {"text", "spans"} <= row.keys() else "no text/spans"
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            problem = f"not a judgement record ({error.__class__.__name__}: {error})"
+        if problem:
             raise ExportError(
-                f"{where}: expected a JSON object with text, measure_type and spans ({error})"
-            ) from None
-        if measure_type not in MEASURE_TYPES:
-            raise ExportError(
-                f"{where}: unknown measure_type {measure_type!r}; expected one of {', '.join(MEASURE_TYPES)}"
+                f"{where}: {problem}; expected a seed-set record (text, measure_type, spans)"
             )
-        for start, end, label, span_text in spans:
-            if label not in SPAN_LABELS or (span_text is not None and text[start:end] != span_text):
-                raise ExportError(
-                    f"{where}: span {label} [{start}, {end}) does not match its text {span_text!r}; fix the offsets"
-                )
         gold.append(
             GoldUnit(
                 id=str(row.get("unit_id", number)),
-                text=text,
-                measure_type=measure_type,
-                spans=tuple((start, end, label) for start, end, label, _ in spans),
+                text=row["text"],
+                measure_type=row["measure_type"],
+                spans=tuple((s["start"], s["end"], s["label"]) for s in row["spans"]),
             )
         )
     if not gold:

@@ -187,5 +187,6 @@ def test_evaluate_gold_file_with_a_wrong_offset_is_one_line(tiny_model, tiny_exp
     )
     _one_line_error(
         runner.invoke(app, ["evaluate", str(tiny_model), str(tiny_export), "--gold", str(gold)]),
-        "bad.jsonl:1: span RESPONSIBLE_BODY [0, 3) does not match",
+        "bad.jsonl:1: span",
+        "does not match text[0:3]",
     )
