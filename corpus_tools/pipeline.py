@@ -193,22 +193,54 @@ def char_ngrams(text: str, low: int, high: int) -> Iterator[str]:
             yield text[i : i + n]
 
 
+FIRST_CLAUSE_MARK = "\x01"  # keeps first-clause n-grams apart from the body's in one vocabulary
+# `3.`, `1、`, `（十一）`, `二、` at the start of an item
+_ITEM_NUMBER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百\d]+[）)]|[一二三四五六七八九十百]+、|\d+\s*[.、．])\s*")
+_CLOSING_PAREN = re.compile(
+    r"[（(〔【][^（）()〔〕【】]*(?:[（(][^（）()]*[）)][^（）()〔〕【】]*)*[）)〕】]\s*$"
+)
+_FIRST_CLAUSE_END = re.compile(r"[，,；;。]")
+
+
+def measure_text(text: str, *, strip_markers: bool) -> tuple[str, str]:
+    """The text the measure type is read from, and its first clause."""
+    if strip_markers:
+        text = _ITEM_NUMBER.sub("", _CLOSING_PAREN.sub("", text))
+    end = _FIRST_CLAUSE_END.search(text)
+    return text, text[: end.start()] if end else text
+
+
 class CharNgramCats:
     """Measure-type probabilities from character n-gram TF-IDF features and a
     multinomial logistic regression. Fitted with scikit-learn in `initialize`
     (class-balanced: the rare measure types count as much as the common ones
     in macro-F1); predicts with numpy alone from the stored vocabulary, idf
     and weights, so loading needs neither scikit-learn nor pickles.
-    `doc.cats` becomes `weight` × these + (1 − `weight`) × `textcat`'s."""
+    `doc.cats` becomes `weight` × these + (1 − `weight`) × `textcat`'s.
+
+    With `strip_markers` the item number and closing parenthetical are left out
+    (they name who, not what); with `first_clause_weight` > 0 the first clause's
+    n-grams are a second feature block of that weight, since the guidelines
+    judge by the first concrete act (see `measure_text`)."""
 
     def __init__(
-        self, name: str, *, ngram_range: list[int], C: float, balanced: bool, weight: float
+        self,
+        name: str,
+        *,
+        ngram_range: list[int],
+        C: float,
+        balanced: bool,
+        weight: float,
+        strip_markers: bool = False,
+        first_clause_weight: float = 0.0,
     ) -> None:
         self.name = name
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
         self.C = C
         self.balanced = balanced
         self.weight = weight
+        self.strip_markers = strip_markers
+        self.first_clause_weight = first_clause_weight
         self.labels: tuple[str, ...] = ()
         self.vocab: dict[str, int] = {}
         self.idf = numpy.zeros(0, dtype="float32")
@@ -228,12 +260,28 @@ class CharNgramCats:
         self.labels = tuple(MEASURE_TYPES)
         if not texts:
             raise ModelError(f"{self.name}: no training examples with a measure type")
-        vectorizer = TfidfVectorizer(
-            analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True, dtype=numpy.float32
-        )
-        features = vectorizer.fit_transform(texts)
-        self.vocab = {g: int(i) for g, i in vectorizer.vocabulary_.items()}
-        self.idf = vectorizer.idf_.astype("float32")
+        def vectorizer() -> TfidfVectorizer:
+            return TfidfVectorizer(
+                analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True, dtype=numpy.float32
+            )
+
+        parts = [measure_text(t, strip_markers=self.strip_markers) for t in texts]
+        body_vectorizer = vectorizer()
+        features = body_vectorizer.fit_transform([body for body, _ in parts])
+        self.vocab = {g: int(i) for g, i in body_vectorizer.vocabulary_.items()}
+        idf = [body_vectorizer.idf_]
+        if self.first_clause_weight > 0:
+            from scipy.sparse import hstack
+
+            first_vectorizer = vectorizer()
+            first = first_vectorizer.fit_transform([clause for _, clause in parts])
+            features = hstack([features, first * self.first_clause_weight]).tocsr()
+            offset = len(self.vocab)
+            self.vocab.update(
+                {FIRST_CLAUSE_MARK + g: offset + int(i) for g, i in first_vectorizer.vocabulary_.items()}
+            )
+            idf.append(first_vectorizer.idf_)
+        self.idf = numpy.concatenate(idf).astype("float32")
         coef = numpy.zeros((len(self.vocab), len(self.labels)), dtype="float32")
         intercept = numpy.full(len(self.labels), -1e4, dtype="float32")  # unseen labels
         if len(set(labels)) >= 2:
@@ -253,21 +301,29 @@ class CharNgramCats:
         self.coef, self.intercept = coef, intercept
 
     def probabilities(self, text: str) -> numpy.ndarray:
+        body, first = measure_text(text, strip_markers=self.strip_markers)
+        scores = self.intercept.astype("float64")
+        scores = scores + self._block(body, "", 1.0)
+        if self.first_clause_weight > 0:
+            scores = scores + self._block(first, FIRST_CLAUSE_MARK, self.first_clause_weight)
+        e = numpy.exp(scores - scores.max())
+        return e / e.sum()
+
+    def _block(self, text: str, mark: str, scale: float) -> numpy.ndarray | float:
+        """Scores from one feature block: sublinear TF × IDF, L2-normalised, × `scale`."""
         counts: dict[int, int] = {}
         vocab = self.vocab
         for gram in char_ngrams(text, *self.ngram_range):
-            i = vocab.get(gram)
+            i = vocab.get(mark + gram if mark else gram)
             if i is not None:
                 counts[i] = counts.get(i, 0) + 1
-        scores = self.intercept.astype("float64")
-        if counts:
-            idx = numpy.fromiter(counts, dtype="int64", count=len(counts))
-            tf = numpy.fromiter(counts.values(), dtype="float64", count=len(counts))
-            w = (1.0 + numpy.log(tf)) * self.idf[idx]
-            w /= numpy.linalg.norm(w) or 1.0
-            scores = scores + w @ self.coef[idx]
-        e = numpy.exp(scores - scores.max())
-        return e / e.sum()
+        if not counts:
+            return 0.0
+        idx = numpy.fromiter(counts, dtype="int64", count=len(counts))
+        tf = numpy.fromiter(counts.values(), dtype="float64", count=len(counts))
+        w = (1.0 + numpy.log(tf)) * self.idf[idx]
+        w *= scale / (numpy.linalg.norm(w) or 1.0)
+        return w @ self.coef[idx]
 
     def __call__(self, doc: Doc) -> Doc:
         if not self.labels or self.weight <= 0.0:
@@ -286,7 +342,15 @@ class CharNgramCats:
         path.mkdir(parents=True, exist_ok=True)
         grams = sorted(self.vocab, key=self.vocab.__getitem__)
         (path / "cfg.json").write_text(
-            json.dumps({"labels": list(self.labels), "weight": self.weight}, ensure_ascii=False),
+            json.dumps(
+                {
+                    "labels": list(self.labels),
+                    "weight": self.weight,
+                    "strip_markers": self.strip_markers,
+                    "first_clause_weight": self.first_clause_weight,
+                },
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
         (path / "ngrams.json").write_text(json.dumps(grams, ensure_ascii=False), encoding="utf-8")
@@ -299,6 +363,8 @@ class CharNgramCats:
         cfg = json.loads((path / "cfg.json").read_text(encoding="utf-8"))
         self.labels = tuple(cfg["labels"])
         self.weight = float(cfg["weight"])
+        self.strip_markers = bool(cfg.get("strip_markers", False))
+        self.first_clause_weight = float(cfg.get("first_clause_weight", 0.0))
         grams = json.loads((path / "ngrams.json").read_text(encoding="utf-8"))
         self.vocab = {g: i for i, g in enumerate(grams)}
         with numpy.load(path / "weights.npz", allow_pickle=False) as arrays:
@@ -311,12 +377,34 @@ class CharNgramCats:
 @Language.factory(
     NGRAM_COMPONENT,
     assigns=["doc.cats"],
-    default_config={"ngram_range": [1, 3], "C": 10.0, "balanced": True, "weight": 1.0},
+    default_config={
+        "ngram_range": [1, 3],
+        "C": 10.0,
+        "balanced": True,
+        "weight": 1.0,
+        "strip_markers": False,
+        "first_clause_weight": 0.0,
+    },
 )
 def make_char_ngram_cats(
-    nlp: Language, name: str, ngram_range: list[int], C: float, balanced: bool, weight: float
+    nlp: Language,
+    name: str,
+    ngram_range: list[int],
+    C: float,
+    balanced: bool,
+    weight: float,
+    strip_markers: bool,
+    first_clause_weight: float,
 ) -> CharNgramCats:
-    return CharNgramCats(name, ngram_range=ngram_range, C=C, balanced=balanced, weight=weight)
+    return CharNgramCats(
+        name,
+        ngram_range=ngram_range,
+        C=C,
+        balanced=balanced,
+        weight=weight,
+        strip_markers=strip_markers,
+        first_clause_weight=first_clause_weight,
+    )
 
 
 # ---------------------------------------------------------------- rule_spans

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -202,8 +203,13 @@ def test_plain_spacy_load_finds_the_components_in_a_fresh_process(tiny_model):
     assert out.stdout.split() == ["bio_spans", "10"]
 
 
-def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(tmp_path):
-    """The stored arrays reproduce scikit-learn's TF-IDF + LR probabilities."""
+@pytest.mark.parametrize(("strip_markers", "first_clause_weight"), [(False, 0.0), (True, 0.7)])
+def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
+    tmp_path, strip_markers, first_clause_weight
+):
+    """The stored arrays reproduce scikit-learn's TF-IDF + LR probabilities,
+    with the first clause as a second, scaled feature block when asked."""
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from spacy.training import Example
@@ -211,9 +217,9 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(tmp_path):
     from corpus_tools.pipeline import CharNgramCats
 
     texts = {
-        "risk_hazard": ["开展隐患排查治理", "重大风险辨识管控", "隐患  整改闭环"],
-        "training": ["组织安全培训考核", "特种作业人员培训", "培训教育持证上岗"],
-        "emergency": ["修订应急预案演练", "应急救援队伍建设", "应急物资储备"],
+        "risk_hazard": ["1.开展隐患排查治理，落实整改", "重大风险辨识管控", "隐患  整改闭环（市应急局负责）"],
+        "training": ["组织安全培训考核", "（二）特种作业人员培训，考核发证", "培训教育持证上岗"],
+        "emergency": ["修订应急预案演练", "应急救援队伍建设，配齐装备", "应急物资储备"],
     }
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
     examples = [
@@ -221,19 +227,47 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(tmp_path):
         for label, ts in texts.items()
         for t in ts
     ]
-    component = CharNgramCats("c", ngram_range=[1, 3], C=10.0, balanced=True, weight=1.0)
+    component = CharNgramCats(
+        "c",
+        ngram_range=[1, 3],
+        C=10.0,
+        balanced=True,
+        weight=1.0,
+        strip_markers=strip_markers,
+        first_clause_weight=first_clause_weight,
+    )
     component.initialize(lambda: examples)
     component.to_disk(tmp_path / "c")
     loaded = CharNgramCats("c", ngram_range=[1, 3], C=1.0, balanced=False, weight=0.0)
     loaded.from_disk(tmp_path / "c")
     assert loaded.weight == 1.0 and loaded.labels == tuple(MEASURE_TYPES)
+    assert (loaded.strip_markers, loaded.first_clause_weight) == (strip_markers, first_clause_weight)
 
     flat = [(t, label) for label, ts in texts.items() for t in ts]
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    item_number, closing = re.compile(r"^(?:\d+\.|（[一二三]）)"), re.compile(r"（[^（）]*）$")
+
+    def body(text: str) -> str:
+        return item_number.sub("", closing.sub("", text)) if strip_markers else text
+
+    def blocks(fitted: list[TfidfVectorizer], batch: list[str]):
+        whole = fitted[0].transform([body(t) for t in batch])
+        if not first_clause_weight:
+            return whole
+        first = fitted[1].transform([re.split("，", body(t))[0] for t in batch])
+        return hstack([whole, first * first_clause_weight]).tocsr()
+
+    fitted = [
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit(
+            [body(t) for t, _ in flat]
+        ),
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit(
+            [re.split("，", body(t))[0] for t, _ in flat]
+        ),
+    ]
     reference = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
-    reference.fit(vectorizer.fit_transform([t for t, _ in flat]), [lab for _, lab in flat])
-    probe = ["排查重大隐患", "应急预案  培训", "无关的句子"]
-    expected = reference.predict_proba(vectorizer.transform(probe))
+    reference.fit(blocks(fitted, [t for t, _ in flat]), [lab for _, lab in flat])
+    probe = ["排查重大隐患，加强培训", "3.应急预案  培训（县应急局负责）", "无关的句子"]
+    expected = reference.predict_proba(blocks(fitted, probe))
     for text, row in zip(probe, expected, strict=True):
         got = loaded.probabilities(text)
         for label, p in zip(reference.classes_, row, strict=True):
