@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from corpus_tools.deadlines import (
+    DEADLINE_CUE,
+    DEADLINE_PATTERN,
     SPRING_FESTIVAL,
     cn_to_int,
     deadline_for,
@@ -150,6 +152,21 @@ def test_cn_to_int(token, value):
 )
 def test_find_deadlines(text, found):
     assert [text[s:e] for s, e in find_deadlines(text)] == found
+
+
+def test_deadline_cue_is_in_every_deadline_the_pattern_finds(project_root):
+    """The cheap pre-check may skip a unit only if the full pattern finds nothing in it."""
+    from corpus_tools.segment import iter_units
+
+    folders = [project_root / "data" / "notices", project_root / "data" / "new-notices"]
+    units = [u.text for u in iter_units(folders) if not isinstance(u, Exception)]
+    expressions = [row[0] for row in REAL_EXPRESSIONS]
+    matched = 0
+    for text in [*expressions, *units]:
+        for m in DEADLINE_PATTERN.finditer(text):
+            matched += 1
+            assert DEADLINE_CUE.search(m.group()), m.group()
+    assert matched > len(expressions)
 
 
 def test_find_frequencies_labels_period_words_only():
