@@ -518,10 +518,11 @@ def evaluate_command(
     export_dir: Annotated[Path, typer.Argument(help="Export directory to score on.")],
     split: Annotated[str, typer.Option(help="Split to score.")] = "test",
     gold: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             help="Score on the annotated units of this JSON Lines file (seed-set format) "
-            "instead of a split, e.g. data/external-eval/new-notices-02-04.jsonl."
+            "instead of a split; repeat to score several files together, e.g. "
+            "--gold data/external-eval/new-notices-02-04.jsonl."
         ),
     ] = None,
     json_out: Annotated[
@@ -543,9 +544,9 @@ def evaluate_command(
 
     from corpus_tools.train import evaluate_model
 
-    with console.status(f"Scoring on {gold or split}…"):
+    with console.status(f"Scoring on {', '.join(map(str, gold or [])) or split}…"):
         result = evaluate_model(
-            model_dir, export_dir, split=split, gold_file=gold, baseline=baseline
+            model_dir, export_dir, split=split, gold_files=gold or (), baseline=baseline
         )
     split = result.split
     out = Console()

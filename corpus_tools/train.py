@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -647,18 +647,19 @@ def evaluate_model(
     export_dir: Path | str,
     *,
     split: str = "test",
-    gold_file: Path | str | None = None,
+    gold_files: Sequence[Path | str] = (),
     baseline: bool = True,
     seed: int = 0,
 ) -> EvaluationResult:
     """Score a model on one export split — or on the annotated units of
-    `gold_file` — beside the TF-IDF baseline (trained here on the export's
-    train split) and the span rules alone."""
+    `gold_files`, together — beside the TF-IDF baseline (trained here on the
+    export's train split) and the span rules alone."""
     nlp = _pipeline.load_model(model_dir)
     info = _pipeline.model_info(nlp)
     dataset = load_export(export_dir)
-    if gold_file is not None:
-        gold, split = read_gold_file(gold_file), Path(gold_file).name
+    if gold_files:
+        gold = [unit for path in gold_files for unit in read_gold_file(path)]
+        split = " + ".join(Path(path).name for path in gold_files)
     else:
         gold = list(iter_gold(export_split(dataset, split, source=str(export_dir))))
     if not gold:

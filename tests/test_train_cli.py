@@ -174,6 +174,29 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     assert data["spans"]["per_label"]["FREQUENCY"]["support"] == 1
 
 
+def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tmp_path):
+    first = _write_gold(
+        tmp_path / "a.jsonl",
+        [{"unit_id": "a:1", "text": "企业要整改。", "measure_type": "risk_hazard", "spans": []}],
+    )
+    second = _write_gold(
+        tmp_path / "b.jsonl",
+        [
+            {"unit_id": "b:1", "text": "加强宣传教育。", "measure_type": "study_publicity", "spans": []},
+            {"unit_id": "b:2", "text": "开展应急演练。", "measure_type": "emergency", "spans": []},
+        ],
+    )
+    json_out = tmp_path / "scores.json"
+    args = ["evaluate", str(tiny_model), str(tiny_export), "--no-baseline"]
+    result = runner.invoke(
+        app, [*args, "--gold", str(first), "--gold", str(second), "--json-out", str(json_out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(json_out.read_text(encoding="utf-8"))
+    assert data["split"] == "a.jsonl + b.jsonl" and data["n_units"] == 3
+    assert sum(s["support"] for s in data["measure_type"]["per_label"].values()) == 3
+
+
 def test_evaluate_gold_file_with_a_wrong_offset_is_one_line(tiny_model, tiny_export, tmp_path):
     gold = _write_gold(
         tmp_path / "bad.jsonl",
