@@ -36,6 +36,7 @@ from corpus_tools.bodies import find_subject_bodies
 from corpus_tools.deadlines import find_deadlines, find_frequencies
 from corpus_tools.errors import ModelError
 from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS, SpanLabel
+from corpus_tools.segment import strip_item_marker
 
 # Where a doc keeps each predicted span's probability: {(start_char, end_char, label): p}.
 SCORES_KEY = "corpus_tools.span_scores"
@@ -194,18 +195,13 @@ def char_ngrams(text: str, low: int, high: int) -> Iterator[str]:
 
 
 FIRST_CLAUSE_MARK = "\x01"  # keeps first-clause n-grams apart from the body's in one vocabulary
-# `3.`, `1、`, `（十一）`, `二、` at the start of an item
-_ITEM_NUMBER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百\d]+[）)]|[一二三四五六七八九十百]+、|\d+\s*[.、．])\s*")
-_CLOSING_PAREN = re.compile(
-    r"[（(〔【][^（）()〔〕【】]*(?:[（(][^（）()]*[）)][^（）()〔〕【】]*)*[）)〕】]\s*$"
-)
 _FIRST_CLAUSE_END = re.compile(r"[，,；;。]")
 
 
 def measure_text(text: str, *, strip_markers: bool) -> tuple[str, str]:
     """The text the measure type is read from, and its first clause."""
-    if strip_markers:
-        text = _ITEM_NUMBER.sub("", _CLOSING_PAREN.sub("", text))
+    if strip_markers:  # `_PAREN`: the closing parenthetical the body rules read
+        text = strip_item_marker(_PAREN.sub("", text))
     end = _FIRST_CLAUSE_END.search(text)
     return text, text[: end.start()] if end else text
 

@@ -319,6 +319,12 @@ def marker_of(text: str, pos: int = 0) -> Marker | None:
     return _MARKER_BY_GROUP[match.lastgroup] if match else None
 
 
+def strip_item_marker(text: str) -> str:
+    """`text` without the item number that starts it (`3.`, `（十一）`, `二、`)."""
+    match = _ANY_MARKER.match(text)
+    return text[match.end() :].lstrip() if match else text
+
+
 # Role checks take (line, compact) and test a cheap necessary condition (a first
 # or last character, a length) before any regex: nearly every line is prose that
 # no check accepts, so failing fast is what makes reading quick.

@@ -507,3 +507,19 @@ def test_a_list_title_is_the_documents_title():
     units = document_units(document)
     assert document.meta.title == "国务院安委会明查暗访发现共性问题清单"
     assert [u.kind for u in units] == ["meta", "heading", "body"]
+
+
+@pytest.mark.parametrize(
+    ("text", "stripped"),
+    [
+        ("3. 加强培训。", "加强培训。"),
+        ("（十一）强化执法。", "强化执法。"),
+        ("二、加强培训", "加强培训"),
+        ("2025年底前完成。", "2025年底前完成。"),  # a year is no item number
+        ("加强培训。", "加强培训。"),
+    ],
+)
+def test_strip_item_marker(text, stripped):
+    from corpus_tools.segment import strip_item_marker
+
+    assert strip_item_marker(text) == stripped
