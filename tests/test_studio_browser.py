@@ -47,7 +47,7 @@ VISIBLE_RANGE_JS = """([needle, fragment]) => {
 @pytest.mark.integration
 @pytest.mark.slow
 def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, tmp_path: Path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     title = unique_title("browser")
     units = notice_units()
@@ -79,7 +79,8 @@ def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, t
                 f"text={MEASURE_TYPE_NAMES_ZH[MeasureType.OTHER]}", timeout=90_000
             )
 
-            body = page.inner_text("body")
+            # The panels render one after another: wait for each text (a loaded
+            # CI machine once read the page before the title had come).
             for shown in (
                 SENTENCES[1],  # the sentence
                 unit.title,
@@ -88,7 +89,8 @@ def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, t
                 SENTENCES[0],  # the sentence before
                 SENTENCES[2],  # the sentence after
             ):
-                assert shown in body, shown
+                expect(page.locator("body")).to_contain_text(shown, timeout=30_000)
+            body = page.inner_text("body")
             for name in MEASURE_TYPE_NAMES_ZH.values():
                 assert name in body, name
             for label in SpanLabel:
