@@ -82,10 +82,10 @@ def main() -> None:
         for row in part.select_columns(["text", "measure_type", "doc_id"])
     ]
     notices = len({doc for _, _, doc in units})
-    print(f"{len(units)} units of {notices} notices, {args.folds} folds by notice (test split unread)")
-    folds = list(
-        GroupKFold(n_splits=args.folds).split(units, groups=[doc for _, _, doc in units])
+    print(
+        f"{len(units)} units of {notices} notices, {args.folds} folds by notice (test split unread)"
     )
+    folds = list(GroupKFold(n_splits=args.folds).split(units, groups=[doc for _, _, doc in units]))
     truth = [m for _, m, _ in units]
     print(f"{'classifier':40s} {'macro-F1':>8s} {'accuracy':>8s} {'seconds':>8s}")
     for name, settings in variants().items():
@@ -97,7 +97,9 @@ def main() -> None:
                 predicted[i] = guess
         scores = classification_scores(truth, predicted)
         seconds = time.perf_counter() - started
-        print(f"{name:40s} {scores.macro_f1:8.3f} {scores.accuracy:8.3f} {seconds:8.1f}", flush=True)
+        print(
+            f"{name:40s} {scores.macro_f1:8.3f} {scores.accuracy:8.3f} {seconds:8.1f}", flush=True
+        )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 # What a body's name ends with. Sectors (`煤矿`, `非煤矿山`) and places (`各地`)
 # are not bodies (guidelines §3), so they are not here.
 _BODY_END = re.compile(
-    r"(?:部门|政府|单位|企业|委员会|(?:委|协|商|工|学|联)会|总部|党委|党组|委|(?<![布格结])局|厅|办|办公室|处|站|所|队|组|"
-    r"领导|干部|人员|负责人|代表人|正职|副职|一把手|班子|组织|协会|商会|媒体|主体|法人|中心|公司|集团|学校|医院|"
-    r"机构|机关|街道办事处|指挥部|院|工会|妇联|共青团|各级)$"
+    r"(?:部门|政府|单位|企业|委员会|(?:委|协|商|工|学|联)会|总部|党委|党组|委|(?<![布格结])局|"
+    r"厅|办|办公室|处|站|所|队|组|领导|干部|人员|负责人|代表人|正职|副职|一把手|班子|组织|"
+    r"媒体|主体|法人|中心|公司|集团|学校|医院|机构|机关|街道办事处|指挥部|院|妇联|共青团|各级)$"
 )
 # The modal or duty verb that follows the subject. `要` inside 主要/重要/需要/要求
 # and `应` inside 应急/应用/应对 are not modals; nor is `负责` in `负责人`.

@@ -256,9 +256,13 @@ class CharNgramCats:
         self.labels = tuple(MEASURE_TYPES)
         if not texts:
             raise ModelError(f"{self.name}: no training examples with a measure type")
+
         def vectorizer() -> TfidfVectorizer:
             return TfidfVectorizer(
-                analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True, dtype=numpy.float32
+                analyzer="char",
+                ngram_range=self.ngram_range,
+                sublinear_tf=True,
+                dtype=numpy.float32,
             )
 
         parts = [measure_text(t, strip_markers=self.strip_markers) for t in texts]
@@ -274,7 +278,10 @@ class CharNgramCats:
             features = hstack([features, first * self.first_clause_weight]).tocsr()
             offset = len(self.vocab)
             self.vocab.update(
-                {FIRST_CLAUSE_MARK + g: offset + int(i) for g, i in first_vectorizer.vocabulary_.items()}
+                {
+                    FIRST_CLAUSE_MARK + g: offset + int(i)
+                    for g, i in first_vectorizer.vocabulary_.items()
+                }
             )
             idf.append(first_vectorizer.idf_)
         self.idf = numpy.concatenate(idf).astype("float32")

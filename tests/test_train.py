@@ -217,7 +217,11 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
     from corpus_tools.pipeline import CharNgramCats
 
     texts = {
-        "risk_hazard": ["1.开展隐患排查治理，落实整改", "重大风险辨识管控", "隐患  整改闭环（市应急局负责）"],
+        "risk_hazard": [
+            "1.开展隐患排查治理，落实整改",
+            "重大风险辨识管控",
+            "隐患  整改闭环（市应急局负责）",
+        ],
         "training": ["组织安全培训考核", "（二）特种作业人员培训，考核发证", "培训教育持证上岗"],
         "emergency": ["修订应急预案演练", "应急救援队伍建设，配齐装备", "应急物资储备"],
     }
@@ -241,7 +245,10 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
     loaded = CharNgramCats("c", ngram_range=[1, 3], C=1.0, balanced=False, weight=0.0)
     loaded.from_disk(tmp_path / "c")
     assert loaded.weight == 1.0 and loaded.labels == tuple(MEASURE_TYPES)
-    assert (loaded.strip_markers, loaded.first_clause_weight) == (strip_markers, first_clause_weight)
+    assert (loaded.strip_markers, loaded.first_clause_weight) == (
+        strip_markers,
+        first_clause_weight,
+    )
 
     flat = [(t, label) for label, ts in texts.items() for t in ts]
     item_number, closing = re.compile(r"^(?:\d+\.|（[一二三]）)"), re.compile(r"（[^（）]*）$")

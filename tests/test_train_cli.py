@@ -182,7 +182,12 @@ def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tm
     second = _write_gold(
         tmp_path / "b.jsonl",
         [
-            {"unit_id": "b:1", "text": "加强宣传教育。", "measure_type": "study_publicity", "spans": []},
+            {
+                "unit_id": "b:1",
+                "text": "加强宣传教育。",
+                "measure_type": "study_publicity",
+                "spans": [],
+            },
             {"unit_id": "b:2", "text": "开展应急演练。", "measure_type": "emergency", "spans": []},
         ],
     )
