@@ -23,7 +23,7 @@ from typing import Any
 
 from corpus_tools import pipeline as _pipeline  # registers the components
 from corpus_tools.errors import ExportError, ModelError
-from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "train.cfg"
 DEFAULT_NAME = "zh_worksafety_prelabel"
@@ -255,7 +255,7 @@ def _schema_overrides(export_dir: Path, seed: int) -> dict[str, Any]:
         "paths.export": str(export_dir),
         "system.seed": seed,
         "initialize.components.textcat.labels": list(MEASURE_TYPES),
-        "initialize.components.bio_spans.labels": list(NER_TAGS),
+        "components.crf_spans.labels": list(SPAN_LABELS),
     }
 
 

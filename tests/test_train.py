@@ -25,9 +25,9 @@ from corpus_tools.train import (
 
 def test_trained_model_loads_with_spacy_and_carries_meta(tiny_model):
     nlp = spacy.load(tiny_model)  # the components are registered by corpus_tools.pipeline
-    assert nlp.pipe_names[:3] == ["tok2vec", "bio_spans", "textcat"]
+    assert nlp.pipe_names == ["textcat", "char_ngram_cats", "crf_spans", "rule_spans"]
     assert set(nlp.get_pipe("textcat").labels) == set(MEASURE_TYPES)
-    assert set(nlp.get_pipe("bio_spans").labels) == set(NER_TAGS)
+    assert set(nlp.get_pipe("crf_spans").labels) == set(NER_TAGS)
     meta = json.loads((tiny_model / "meta.json").read_text(encoding="utf-8"))
     assert meta["name"] == "zh_worksafety_prelabel" and meta["version"] == "0.1.0"
     assert meta["corpus_tools"]["span_labels"] == list(SPAN_LABELS)
@@ -63,9 +63,7 @@ def test_progress_and_overrides(tiny_export, tmp_path):
     result = train_model(
         tiny_export,
         tmp_path / "m",
-        overrides=parse_overrides(
-            ["components.tok2vec.model.encode.depth=1", "training.eval_frequency=5"]
-        ),
+        overrides=parse_overrides(["components.crf_spans.c2=0.5", "training.eval_frequency=5"]),
         max_steps=10,
         progress=seen.append,
         select_rules=True,
@@ -73,7 +71,7 @@ def test_progress_and_overrides(tiny_export, tmp_path):
     assert [p.step for p in seen] == [0, 5, 10]
     assert seen[-1].max_steps == 10
     config = spacy.util.load_config(result.model_dir / "config.cfg")
-    assert config["components"]["tok2vec"]["model"]["encode"]["depth"] == 1
+    assert config["components"]["crf_spans"]["c2"] == 0.5
     assert {r.label for r in result.rules} == set(SPAN_LABELS)
     assert all(set(r.f1) == {"learned", "replace", "add", "override"} for r in result.rules)
 
@@ -195,12 +193,12 @@ def test_plain_spacy_load_finds_the_components_in_a_fresh_process(tiny_model):
     code = (
         "import spacy, sys; nlp = spacy.load(sys.argv[1]);"
         "assert 'corpus_tools.train' not in sys.modules;"
-        "print(nlp.pipe_names[1], len(nlp('市应急局要年底前完成。').cats))"
+        "print(nlp.pipe_names[2], len(nlp('市应急局要年底前完成。').cats))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(tiny_model)], capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["bio_spans", "10"]
+    assert out.stdout.split() == ["crf_spans", "10"]
 
 
 @pytest.mark.parametrize(("strip_markers", "first_clause_weight"), [(False, 0.0), (True, 0.7)])
@@ -296,7 +294,7 @@ def test_training_records_the_measure_type_mix_chosen_on_validation(tiny_model):
 
 def test_learned_spans_shorter_than_min_chars_are_dropped(tiny_model):
     nlp = load_model(tiny_model)
-    tagger = nlp.get_pipe("bio_spans")
+    tagger = nlp.get_pipe("crf_spans")
     assert tagger.min_chars == 2  # from the project config
     text = "市消防救援局要年底前每季度开展联合执法检查。"
     with nlp.select_pipes(disable=["rule_spans"]):
@@ -320,3 +318,44 @@ def test_learned_spans_shorter_than_min_chars_are_dropped(tiny_model):
 )
 def test_rule_option_best_on_validation_ties_to_rules(f1, chosen):
     assert pick_rule_option(f1) == chosen
+
+
+def test_crf_features_read_characters_and_rule_tags():
+    from corpus_tools.pipeline import crf_features
+
+    rows = crf_features("市局要做", [[(0, 2)], []])
+    assert len(rows) == 4
+    first, third = set(rows[0]), set(rows[2])
+    assert {"c-2=^", "c-1=^", "c0=市", "c1=局", "c2=要", "b-1=^市", "b0=市局", "t-1=^市局"} < first
+    assert {"r0=B", "r0+1=I"} < first and not any(f.startswith("r1") for f in first)
+    assert {"r0-1=I"} < third and not any(f.startswith("r0=") for f in third)
+    assert crf_features("", [[]]) == []
+
+
+def test_crf_spans_round_trip_and_rule_finds_are_computed_once(tiny_model, tmp_path):
+    from corpus_tools.pipeline import RULES_KEY, CrfSpans
+
+    nlp = load_model(tiny_model)
+    crf = nlp.get_pipe("crf_spans")
+    crf.to_disk(tmp_path / "crf")
+    loaded = CrfSpans("crf", c1=0.0, c2=0.0, max_iterations=1, min_chars=9)
+    loaded.from_disk(tmp_path / "crf")
+    assert loaded.min_chars == crf.min_chars and loaded.labels == crf.labels
+    text = "市消防救援局要年底前每季度开展联合执法检查。"
+    before = [(e.start_char, e.end_char, e.label_) for e in crf(nlp.make_doc(text)).ents]
+    after = [(e.start_char, e.end_char, e.label_) for e in loaded(nlp.make_doc(text)).ents]
+    assert before == after and before
+
+    doc = nlp(text)
+    finds = doc.user_data[RULES_KEY]  # left by crf_spans, read again by rule_spans
+    assert finds["DEADLINE"] == [(7, 10)] and finds["FREQUENCY"] == [(10, 13)]
+
+
+def test_crf_spans_tag_a_doc_whose_single_spaces_are_not_tokens(tiny_model):
+    nlp = load_model(tiny_model)
+    text = "1. 市消防救援局 要年底前开展联合执法检查。"
+    doc = nlp(text)
+    assert len(doc) < len(text)  # the single spaces are whitespace of the token before
+    for e in doc.ents:
+        assert text[e.start_char : e.end_char] == e.text
+    assert ("年底前", "DEADLINE") in {(e.text, e.label_) for e in doc.ents}

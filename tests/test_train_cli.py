@@ -27,7 +27,7 @@ def test_train_command_with_overrides(tiny_export, tmp_path):
             "--set",
             "training.eval_frequency=3",
             "--set",
-            "components.tok2vec.model.encode.depth=1",
+            "components.crf_spans.max_iterations=20",
         ],
     )
     assert result.exit_code == 0, result.output
