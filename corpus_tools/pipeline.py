@@ -19,6 +19,7 @@ in any process where corpus-tools is installed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import re
@@ -83,11 +84,11 @@ def trim_tokens(doc: Doc, start: int, end: int) -> tuple[int, int]:
     """Drop spaces, punctuation and unpaired brackets off both ends (§3: trim)."""
     while True:
         text = doc[start:end].text
-        if start < end and doc[start].text in _TRIM:
+        if start < end and _trimmable(doc[start].text):
             start += 1
         elif (
             start < end
-            and doc[end - 1].text in _TRIM
+            and _trimmable(doc[end - 1].text)
             or start < end
             and doc[end - 1].text in _CLOSE
             and _unpaired(text, _CLOSE, _OPEN)
@@ -97,6 +98,11 @@ def trim_tokens(doc: Doc, start: int, end: int) -> tuple[int, int]:
             start += 1
         else:
             return start, end
+
+
+def _trimmable(token_text: str) -> bool:
+    """Spaces or punctuation only (a run of spaces is one token)."""
+    return all(ch in _TRIM for ch in token_text)
 
 
 def _unpaired(text: str, these: str, partners: str) -> bool:
@@ -474,15 +480,19 @@ def make_rule_spans(
 
 # ---------------------------------------------------------------- crf_spans
 
-_BRACKET_OPEN, _BRACKET_CLOSE = set("（(〔【"), set("）)〕】")
 _add = operator.add
-# Where crf_spans leaves the rule finders' spans for rule_spans: {label: [(start, end), …]}.
+# Where crf_spans leaves the rule finders' spans for rule_spans:
+# (text, {label: [(start, end), …]}); the text guards against a doc sliced or
+# copied with its user_data, whose offsets would no longer hold.
 RULES_KEY = "corpus_tools.rule_finds"
 
 
 def rule_finds(doc: Doc, text: str, label: str) -> list[tuple[int, int]]:
     """The spans `label`'s rule finder reads in the doc, found once per doc."""
-    found = doc.user_data.setdefault(RULES_KEY, {})
+    cached = doc.user_data.get(RULES_KEY)
+    if cached is None or cached[0] != text:
+        cached = doc.user_data[RULES_KEY] = (text, {})
+    found = cached[1]
     if label not in found:
         found[label] = list(RULE_FINDERS[label](text))
     return found[label]
@@ -590,11 +600,15 @@ class CrfSpans:
 
         trainer = pycrfsuite.Trainer(verbose=False)
         wanted = set(self.span_labels)
+        sequences = 0
         for eg in get_examples():
             ref = eg.reference
             if len(ref):
                 spans = [(e.start, e.end, e.label_) for e in ref.ents if e.label_ in wanted]
                 trainer.append(self._sequence(ref), bio_tags(len(ref), spans))
+                sequences += 1
+        if not sequences:  # CRFsuite would fit a model with no labels, which crashes on use
+            raise ModelError(f"{self.name}: no training examples with text to fit the span CRF on")
         trainer.set_params(
             {
                 "c1": self.c1,
@@ -607,7 +621,7 @@ class CrfSpans:
             path = Path(tmp) / "crf.model"
             try:
                 trainer.train(str(path))
-            except Exception as error:  # CRFsuite refuses an empty training set
+            except Exception as error:  # CRFsuite's own refusals (bad parameters, no memory)
                 raise ModelError(f"{self.name}: cannot fit the span CRF ({error})") from None
             self._open(path.read_bytes())
 
@@ -656,6 +670,7 @@ class CrfSpans:
                     "labels": list(self.span_labels),
                     "min_chars": self.min_chars,
                     "rule_features": self.rule_features,
+                    "model_sha256": hashlib.sha256(self.model_bytes).hexdigest(),
                 }
             ),
             encoding="utf-8",
@@ -668,8 +683,26 @@ class CrfSpans:
         self.span_labels = tuple(cfg["labels"])
         self.min_chars = int(cfg["min_chars"])
         self.rule_features = bool(cfg.get("rule_features", True))
-        self._open((path / "crf.model").read_bytes())
+        model_bytes = (path / "crf.model").read_bytes()
+        # CRFsuite trusts the bytes it is given: a truncated file crashes the process
+        if hashlib.sha256(model_bytes).hexdigest() != cfg.get("model_sha256"):
+            raise ModelError(
+                f"{path / 'crf.model'}: damaged (its SHA-256 differs from cfg.json's); "
+                "retrain the model with `corpus-tools train`"
+            )
+        self._open(model_bytes)
         return self
+
+    def __getstate__(self) -> dict:
+        # the CRFsuite tagger is a C object: pickle the model bytes and reopen
+        state = dict(self.__dict__)
+        state["_tagger"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.model_bytes:
+            self._open(self.model_bytes)
 
 
 @Language.factory(

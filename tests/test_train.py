@@ -347,7 +347,8 @@ def test_crf_spans_round_trip_and_rule_finds_are_computed_once(tiny_model, tmp_p
     assert before == after and before
 
     doc = nlp(text)
-    finds = doc.user_data[RULES_KEY]  # left by crf_spans, read again by rule_spans
+    text_read, finds = doc.user_data[RULES_KEY]  # left by crf_spans, read again by rule_spans
+    assert text_read == text
     assert finds["DEADLINE"] == [(7, 10)] and finds["FREQUENCY"] == [(10, 13)]
 
 
@@ -359,3 +360,45 @@ def test_crf_spans_tag_a_doc_whose_single_spaces_are_not_tokens(tiny_model):
     for e in doc.ents:
         assert text[e.start_char : e.end_char] == e.text
     assert ("年底前", "DEADLINE") in {(e.text, e.label_) for e in doc.ents}
+
+
+def test_a_damaged_crf_file_is_refused_before_crfsuite_reads_it(tiny_model, tmp_path):
+    broken = tmp_path / "model"
+    shutil.copytree(tiny_model, broken)
+    crf_file = broken / "crf_spans" / "crf.model"
+    crf_file.write_bytes(crf_file.read_bytes()[: crf_file.stat().st_size // 2])
+    with pytest.raises(ModelError, match=r"crf\.model: damaged .*retrain"):
+        load_model(broken)
+
+
+def test_the_span_crf_refuses_an_empty_training_set():
+    from corpus_tools.pipeline import CrfSpans
+
+    crf = CrfSpans("crf", c1=0.1, c2=0.05, max_iterations=5, min_chars=2)
+    with pytest.raises(ModelError, match="no training examples"):
+        crf.initialize(lambda: [])
+
+
+def test_whitespace_is_never_a_span_and_pickled_models_still_tag(tiny_model):
+    import pickle
+
+    nlp = load_model(tiny_model)
+    for text in ("   ", " \n ", "市消防救援局  要年底前完成。"):
+        for e in nlp(text).ents:
+            assert e.text == e.text.strip() and e.text, (text, e.text)
+    crf = nlp.get_pipe("crf_spans")
+    copy = pickle.loads(pickle.dumps(crf))
+    text = "市消防救援局要年底前每季度开展联合执法检查。"
+    assert [e.text for e in copy(nlp.make_doc(text)).ents] == [
+        e.text for e in crf(nlp.make_doc(text)).ents
+    ]
+
+
+def test_rule_finds_are_read_again_for_a_doc_with_another_text(tiny_model):
+    from corpus_tools.pipeline import RULES_KEY, rule_finds
+
+    nlp = load_model(tiny_model)
+    doc = nlp("市消防救援局要年底前完成。")
+    part = doc[7:].as_doc(copy_user_data=True)  # `年底前完成。`, old offsets in user_data
+    assert doc.user_data[RULES_KEY][1]["DEADLINE"] == [(7, 10)]
+    assert rule_finds(part, part.text, "DEADLINE") == [(0, 3)]
