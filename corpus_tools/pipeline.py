@@ -23,6 +23,7 @@ import hashlib
 import json
 import operator
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
@@ -494,7 +495,14 @@ def rule_finds(doc: Doc, text: str, label: str) -> list[tuple[int, int]]:
         cached = doc.user_data[RULES_KEY] = (text, {})
     found = cached[1]
     if label not in found:
-        found[label] = list(RULE_FINDERS[label](text))
+        finder = RULE_FINDERS[label]
+        if len(text) == len(doc):
+            found[label] = list(finder(text))
+        else:  # read over the tokens alone, as the CRF does: `应急局 要` like `应急局要`
+            starts = [token.idx for token in doc]
+            ends = [token.idx + len(token.text) for token in doc]
+            tokens = "".join(token.text[:1] for token in doc)
+            found[label] = [(starts[a], ends[b - 1]) for a, b in finder(tokens) if b > a]
     return found[label]
 
 
@@ -643,18 +651,26 @@ class CrfSpans:
         return doc
 
     def _sequence(self, doc: Doc) -> list[tuple[str, ...]]:
-        """Each token's features: those of its first character (tokens are
-        characters, but a single space is kept as whitespace, not a token)."""
+        """Each token's features. Tokens are characters, but a single space is
+        whitespace of the token before, not a token: the features are read
+        over the tokens alone, so `应急局 要` looks like `应急局要` to the CRF
+        (units from PDFs carry stray spaces), and the rule finders' spans,
+        found in the text, are moved to token positions."""
         text = doc.text
         rules = (
             [rule_finds(doc, text, label) for label in self.span_labels]
             if self.rule_features
             else []
         )
-        features = crf_features(text, rules)
-        if len(features) == len(doc):
-            return features
-        return [features[token.idx] for token in doc]
+        if len(text) == len(doc):
+            return crf_features(text, rules)
+        starts = [token.idx for token in doc]
+        tokens = "".join(token.text[:1] for token in doc)
+        moved = [
+            [(bisect_left(starts, start), bisect_left(starts, end)) for start, end in spans]
+            for spans in rules
+        ]
+        return crf_features(tokens, moved)
 
     def score(self, examples: Iterable, **kwargs: Any) -> dict[str, Any]:
         from spacy.scorer import get_ner_prf

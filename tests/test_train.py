@@ -352,14 +352,18 @@ def test_crf_spans_round_trip_and_rule_finds_are_computed_once(tiny_model, tmp_p
     assert finds["DEADLINE"] == [(7, 10)] and finds["FREQUENCY"] == [(10, 13)]
 
 
-def test_crf_spans_tag_a_doc_whose_single_spaces_are_not_tokens(tiny_model):
+def test_crf_spans_read_a_doc_with_stray_spaces_like_one_without(tiny_model):
     nlp = load_model(tiny_model)
-    text = "1. 市消防救援局 要年底前开展联合执法检查。"
-    doc = nlp(text)
-    assert len(doc) < len(text)  # the single spaces are whitespace of the token before
+    plain = "市消防救援局要年底前每季度开展联合执法检查。"
+    spaced = "市消防救援局 要 年底前 每季度开展联合执法检查。"
+    doc = nlp(spaced)
+    assert len(doc) < len(spaced)  # the single spaces are whitespace of the token before
     for e in doc.ents:
-        assert text[e.start_char : e.end_char] == e.text
-    assert ("年底前", "DEADLINE") in {(e.text, e.label_) for e in doc.ents}
+        assert spaced[e.start_char : e.end_char] == e.text
+    with nlp.select_pipes(disable=["rule_spans"]):  # the CRF alone
+        expected = [(e.text, e.label_) for e in nlp(plain).ents]
+        assert [(e.text, e.label_) for e in nlp(spaced).ents] == expected
+    assert ("市消防救援局", "RESPONSIBLE_BODY") in expected
 
 
 def test_a_damaged_crf_file_is_refused_before_crfsuite_reads_it(tiny_model, tmp_path):
@@ -402,3 +406,16 @@ def test_rule_finds_are_read_again_for_a_doc_with_another_text(tiny_model):
     part = doc[7:].as_doc(copy_user_data=True)  # `年底前完成。`, old offsets in user_data
     assert doc.user_data[RULES_KEY][1]["DEADLINE"] == [(7, 10)]
     assert rule_finds(part, part.text, "DEADLINE") == [(0, 3)]
+
+
+def test_rule_finders_read_a_spaced_unit_without_its_stray_spaces(tiny_model):
+    from corpus_tools.pipeline import rule_finds
+
+    nlp = load_model(tiny_model)
+    text = "各区县应急局 要在 2013年 9月底前完成。"
+    doc = nlp.make_doc(text)
+    bodies = rule_finds(doc, text, "RESPONSIBLE_BODY")
+    deadlines = rule_finds(doc, text, "DEADLINE")
+    assert [text[s:e] for s, e in bodies] == ["各区县应急局"]
+    assert [text[s:e] for s, e in deadlines] == ["2013年 9月底前"]
+    assert ("各区县应急局", "RESPONSIBLE_BODY") in {(e.text, e.label_) for e in nlp(text).ents}
