@@ -116,7 +116,8 @@ def run_quickstart(
                 f"{'already running' if info.already_running else 'started'} at {info.url}"
             )
         connection = studio.resolve_connection(url=url, api_key=api_key, home=home)
-        summary.append(connection.url)
+        if not summary:  # a server given by --url / the environment: say which
+            summary.append(f"using {connection.url}")
     with clock.step(Step.SEGMENT) as summary:
         report = segment.segment_files([notices], output=units_path)
         summary.append(f"{report.documents} documents, {report.units} units")

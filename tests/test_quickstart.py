@@ -61,6 +61,8 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
     )
     report = run_quickstart(**options, on_step=steps.append)
     assert [done.step for done in steps] == list(Step)
+    studio_step = next(done for done in steps if done.step is Step.STUDIO).summary
+    assert studio_step == f"using {studio_server.url}"  # the server passed in, named once
     # The seed annotations travel with the imported tasks; nothing is left to load one by one.
     first_push = next(done for done in steps if done.step is Step.PUSH).summary
     assert re.search(r"\(([1-9]\d*) with annotations\)", first_push), first_push
