@@ -674,7 +674,7 @@ def evaluate_model(
     spans = span_scores(
         gold_spans, [{(s, e, lab) for s, e, lab, *_ in p.spans} for p in predictions]
     )
-    rules = span_scores(gold_spans, [_rule_spans(u.text) for u in gold])
+    rules = span_scores(gold_spans, [_rule_spans(nlp, u.text) for u in gold])
     if baseline:
         train_gold = list(iter_gold(export_split(dataset, "train", source=str(export_dir))))
         predict = tfidf_baseline(
@@ -697,7 +697,11 @@ def evaluate_model(
     )
 
 
-def _rule_spans(text: str) -> set[tuple[int, int, str]]:
+def _rule_spans(nlp, text: str) -> set[tuple[int, int, str]]:
+    """The rule finders' spans, read as the pipeline reads them (`rule_finds`)."""
+    doc = nlp.make_doc(text)
     return {
-        (s, e, label) for label, finder in _pipeline.RULE_FINDERS.items() for s, e in finder(text)
+        (s, e, label)
+        for label in _pipeline.RULE_FINDERS
+        for s, e in _pipeline.rule_finds(doc, text, label)
     }

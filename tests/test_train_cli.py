@@ -218,3 +218,28 @@ def test_evaluate_gold_file_with_a_wrong_offset_is_one_line(tiny_model, tiny_exp
         "bad.jsonl:1: span",
         "does not match text[0:3]",
     )
+
+
+def test_evaluate_reads_rules_alone_as_the_pipeline_does(tiny_model, tiny_export, tmp_path):
+    """The rules-alone column reads a spaced unit without its stray spaces, as
+    `rule_spans` does, so the two columns compare the same rules."""
+    text = "各区县应急局 要在年底前完成。"
+    gold = _write_gold(
+        tmp_path / "spaced.jsonl",
+        [
+            {
+                "unit_id": "s:1",
+                "text": text,
+                "measure_type": "responsibility",
+                "spans": [
+                    {"start": 0, "end": 6, "label": "RESPONSIBLE_BODY", "text": "各区县应急局"}
+                ],
+            }
+        ],
+    )
+    json_out = tmp_path / "scores.json"
+    args = ["evaluate", str(tiny_model), str(tiny_export), "--no-baseline", "--gold", str(gold)]
+    result = runner.invoke(app, [*args, "--json-out", str(json_out)])
+    assert result.exit_code == 0, result.output
+    rules = json.loads(json_out.read_text(encoding="utf-8"))["rules_only_spans"]["per_label"]
+    assert rules["RESPONSIBLE_BODY"]["recall"] == 1.0
