@@ -90,7 +90,7 @@ def _read_unit_file(path: Path) -> Iterator[Unit | InputFileError]:
                 for number, line in enumerate(handle, 1):
                     if line.strip():
                         try:
-                            yield Unit.from_dict(json.loads(line))
+                            yield _encodable(Unit.from_dict(json.loads(line)))
                         except (ValueError, KeyError, TypeError) as error:
                             yield InputFileError(
                                 str(path), f"line {number} is not a unit record ({error})"
@@ -98,6 +98,20 @@ def _read_unit_file(path: Path) -> Iterator[Unit | InputFileError]:
                             return
     except (OSError, ValueError) as error:
         yield InputFileError(str(path), f"cannot be read as a units file ({error})")
+
+
+def _encodable(unit: Unit) -> Unit:
+    """The unit, if its text can be written as UTF-8: a JSON escape such as
+    `\\ud800` decodes to a lone surrogate, which spaCy and the writers refuse."""
+    try:
+        unit.text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = unit.text[error.start]
+        raise ValueError(
+            f"its text holds U+{ord(bad):04X}, half a surrogate pair and no character; "
+            "fix the \\u escape in the file"
+        ) from None
+    return unit
 
 
 # ---------------------------------------------------------------- prediction

@@ -169,3 +169,23 @@ def test_broken_units_file_line(tmp_path):
 def test_missing_model_dir(tmp_path):
     with pytest.raises(ModelError, match="no such model directory"):
         prelabel_files([SAMPLE_NOTICES], tmp_path / "o.jsonl", model_dir=tmp_path / "nope")
+
+
+def test_a_lone_surrogate_in_a_units_file_is_reported_by_line(tiny_model, tmp_path):
+    units = tmp_path / "units.jsonl"
+    good = UNITS[1].to_dict()
+    broken = {**UNITS[2].to_dict(), "text": "各级各部门要\ud800年底前完成。"}
+    units.write_text(
+        json.dumps(good, ensure_ascii=False) + "\n" + json.dumps(broken) + "\n", encoding="utf-8"
+    )
+    errors = []
+    report = prelabel_files(
+        [units], tmp_path / "o.jsonl", model_dir=tiny_model, on_error=errors.append
+    )
+    assert len(errors) == 1
+    assert (
+        "line 2" in str(errors[0])
+        and "U+D800" in str(errors[0])
+        and "units.jsonl" in str(errors[0])
+    )
+    assert report.units_labelled == 1  # the good unit before it is written
