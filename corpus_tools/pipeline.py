@@ -499,21 +499,19 @@ def rule_finds(doc: Doc, text: str, label: str) -> list[tuple[int, int]]:
         if len(text) == len(doc):
             found[label] = list(finder(text))
         else:  # read over the tokens alone, as the CRF does: `应急局 要` like `应急局要`
-            starts = [token.idx for token in doc]
-            ends = [token.idx + len(token.text) for token in doc]
-            tokens = "".join(token.text[:1] for token in doc)
-            found[label] = [(starts[a], ends[b - 1]) for a, b in finder(tokens) if b > a]
+            starts, tokens = token_chars(doc)
+            found[label] = [
+                (starts[a], starts[b - 1] + len(doc[b - 1].text))
+                for a, b in finder(tokens)
+                if b > a
+            ]
     return found[label]
 
 
-def rule_tags(n: int, spans: Iterable[tuple[int, int]]) -> list[str]:
-    """`B`/`I`/`O` per character of `[start, end)` spans (the first of overlapping ones)."""
-    tags = ["O"] * n
-    for start, end in spans:
-        if end > start and all(t == "O" for t in tags[start:end]):
-            tags[start] = "B"
-            tags[start + 1 : end] = ["I"] * (end - start - 1)
-    return tags
+def token_chars(doc: Doc) -> tuple[list[int], str]:
+    """Each token's start in the text, and the tokens' characters joined: the
+    text without the single spaces that are whitespace of a token, not tokens."""
+    return [token.idx for token in doc], "".join(token.text[:1] for token in doc)
 
 
 def _prefixed(prefix: str, strings: Iterable[str]) -> list[str]:
@@ -541,7 +539,7 @@ def crf_features(text: str, rule_spans: Iterable[list[tuple[int, int]]]) -> list
     for k, spans in enumerate(rule_spans):
         if not spans:
             continue
-        tags = rule_tags(n, spans)
+        tags = bio_tags(n, [(start, end, "") for start, end in spans])
         for i, tag in enumerate(tags):
             extra = [f"r{k}={tag}"] if tag != "O" else []
             if i and tags[i - 1] != "O":
@@ -554,12 +552,14 @@ def crf_features(text: str, rule_spans: Iterable[list[tuple[int, int]]]) -> list
 
 
 def bio_tags(n: int, spans: Iterable[tuple[int, int, str]]) -> list[str]:
-    """BIO tags (`B-DEADLINE`, …) of `n` tokens from non-overlapping `[start, end)` token spans."""
+    """BIO tags (`B-DEADLINE`, …; `B`/`I` for the label "") of `n` positions
+    from `[start, end)` spans; of overlapping spans the first is kept."""
     tags = ["O"] * n
     for start, end, label in spans:
         if end > start and all(t == "O" for t in tags[start:end]):
-            tags[start] = f"B-{label}"
-            tags[start + 1 : end] = [f"I-{label}"] * (end - start - 1)
+            suffix = f"-{label}" if label else ""
+            tags[start] = "B" + suffix
+            tags[start + 1 : end] = ["I" + suffix] * (end - start - 1)
     return tags
 
 
@@ -664,8 +664,7 @@ class CrfSpans:
         )
         if len(text) == len(doc):
             return crf_features(text, rules)
-        starts = [token.idx for token in doc]
-        tokens = "".join(token.text[:1] for token in doc)
+        starts, tokens = token_chars(doc)
         moved = [
             [(bisect_left(starts, start), bisect_left(starts, end)) for start, end in spans]
             for spans in rules
