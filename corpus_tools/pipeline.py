@@ -41,7 +41,8 @@ from corpus_tools.errors import ModelError
 from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS, SpanLabel
 from corpus_tools.segment import strip_item_marker
 
-# Where a doc keeps each predicted span's probability: {(start_char, end_char, label): p}.
+# Where a doc keeps each predicted span's probability: {"start_char:end_char:label": p}.
+# String keys, as Doc.to_bytes (and so nlp.pipe with n_process > 1) cannot carry tuple keys.
 SCORES_KEY = "corpus_tools.span_scores"
 SPAN_COMPONENT = "crf_spans"
 TEXTCAT_COMPONENT = "textcat"
@@ -117,8 +118,14 @@ def set_spans(doc: Doc, scored: Iterable[tuple[Span, float]]) -> None:
     score_of = {(s.start, s.end, s.label_): p for s, p in scored}
     doc.ents = kept
     doc.user_data[SCORES_KEY] = {
-        (s.start_char, s.end_char, s.label_): score_of[(s.start, s.end, s.label_)] for s in kept
+        score_key(s.start_char, s.end_char, s.label_): score_of[(s.start, s.end, s.label_)]
+        for s in kept
     }
+
+
+def score_key(start_char: int, end_char: int, label: str) -> str:
+    """The key of a span's score in `doc.user_data[SCORES_KEY]`."""
+    return f"{start_char}:{end_char}:{label}"
 
 
 # ---------------------------------------------------------------- char_ngram_cats
@@ -438,7 +445,7 @@ class RuleSpans:
         taken: set[int] = set()
         first = self._rule_spans(doc, text, self.override, taken)
         learned = [
-            (e, old.get((e.start_char, e.end_char, e.label_), None))
+            (e, old.get(score_key(e.start_char, e.end_char, e.label_)))
             for e in doc.ents
             if e.label_ not in self.replace
             and not (e.label_ in self.override and taken.intersection(range(e.start, e.end)))
@@ -865,7 +872,7 @@ def prediction_of(doc: Doc) -> Prediction:
             e.end_char,
             e.label_,
             e.text,
-            _round(scores.get((e.start_char, e.end_char, e.label_))),
+            _round(scores.get(score_key(e.start_char, e.end_char, e.label_))),
         )
         for e in doc.ents
     )

@@ -419,3 +419,18 @@ def test_rule_finders_read_a_spaced_unit_without_its_stray_spaces(tiny_model):
     assert [text[s:e] for s, e in bodies] == ["各区县应急局"]
     assert [text[s:e] for s, e in deadlines] == ["2013年 9月底前"]
     assert ("各区县应急局", "RESPONSIBLE_BODY") in {(e.text, e.label_) for e in nlp(text).ents}
+
+
+def test_docs_cross_processes_with_their_span_scores(tiny_model):
+    # spaCy's own nlp.pipe(n_process=2) sends docs between processes with Doc.to_bytes
+    from spacy.tokens import Doc
+
+    from corpus_tools.pipeline import prediction_of
+
+    nlp = load_model(tiny_model)
+    texts = ["市消防救援局要年底前每季度开展联合执法检查。", "企业要每月开展风险辨识评估。"] * 3
+    alone = [prediction_of(doc) for doc in nlp.pipe(texts)]
+    assert any(score is not None for p in alone for *_, score in p.spans)
+    copied = [prediction_of(Doc(nlp.vocab).from_bytes(nlp(t).to_bytes())) for t in texts]
+    assert copied == alone
+    assert [prediction_of(doc) for doc in nlp.pipe(texts, n_process=2)] == alone
