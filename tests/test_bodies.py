@@ -4,7 +4,7 @@
 import pytest
 import spacy
 
-from corpus_tools.bodies import clauses, find_subject_bodies
+from corpus_tools.bodies import clauses, find_subject_bodies, only_encouraged
 from corpus_tools.pipeline import RuleSpans, find_rule_bodies
 
 
@@ -123,3 +123,32 @@ def test_override_keeps_learned_spans_no_rule_covers():
     rule = RuleSpans("rules", replace=[], add=[], rule_score=0.9, override=["RESPONSIBLE_BODY"])
     doc = rule(_doc_with_learned(text, [("企业", "RESPONSIBLE_BODY")]))
     assert [e.text for e in doc.ents] == ["企业"]
+
+
+@pytest.mark.parametrize("options", [{}, {"override": ["RESPONSIBLE_BODY"]}])
+def test_bodies_only_encouraged_are_dropped_and_others_kept(options):
+    # guidelines' settled cases: `鼓励/引导/支持 X` leaves X unlabelled; `推动 X 做 Y` labels X
+    text = "积极支持工会、妇联、共青团等群众团体开展活动，推动企业落实主体责任，每月检查。"
+    learned = [
+        ("工会", "RESPONSIBLE_BODY"),
+        ("妇联", "RESPONSIBLE_BODY"),
+        ("共青团", "RESPONSIBLE_BODY"),
+        ("企业", "RESPONSIBLE_BODY"),
+        ("每月", "FREQUENCY"),
+    ]
+    rule = RuleSpans("rules", replace=[], add=[], rule_score=0.9, **options)
+    doc = rule(_doc_with_learned(text, learned))
+    assert sorted(e.text for e in doc.ents) == ["企业", "每月"]
+
+
+@pytest.mark.parametrize(
+    ("text", "body", "encouraged"),
+    [
+        ("鼓励和引导各地、各部门、各企业创新工作思路。", "各企业", True),
+        ("支持各级工会开展群众性安全活动。", "各级工会", True),
+        ("督促指导企业落实主体责任。", "企业", False),
+        ("支持保障到位，市应急局要牵头。", "市应急局", False),
+    ],
+)
+def test_only_encouraged(text, body, encouraged):
+    assert only_encouraged(text, text.index(body)) is encouraged
