@@ -279,6 +279,13 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
             assert got[MEASURE_TYPES.index(label)] == pytest.approx(p, abs=1e-4)
         unseen = [m for m in MEASURE_TYPES if m not in texts]
         assert all(got[MEASURE_TYPES.index(m)] < 1e-6 for m in unseen)
+    # one sparse batch, texts of every length and one with no n-gram, gives the same rows
+    batch = loaded.batch_probabilities(["", *probe, ""])
+    columns = [MEASURE_TYPES.index(label) for label in reference.classes_]
+    assert batch[1:4, columns] == pytest.approx(expected, abs=1e-4)
+    assert batch[0] == pytest.approx(batch[4]) and batch[0] == pytest.approx(
+        loaded.probabilities("")
+    )
 
 
 def test_training_records_the_measure_type_mix_chosen_on_validation(tiny_model):
