@@ -4,7 +4,8 @@ The seed export's test split holds 2 notices. This script asks what scores a
 split of that size gives when the model is as good as cross-validation says:
 it pools the train and validation splits (19 notices), predicts every unit with
 a model fitted on the other folds (6 folds by notice, as `span_cv.py` and
-`measure_type_cv.py` do, with the configured `crf_spans` and `char_ngram_cats`),
+`measure_type_cv.py` do, with the configured `crf_spans` and `char_ngram_cats`,
+and the rules overriding RESPONSIBLE_BODY, as `train` chose for `models/prelabel`),
 then scores every pair of notices as if that pair were the test split, and
 prints the spread of measure-type macro-F1 and RESPONSIBLE_BODY span F1 over
 the 171 pairs beside the pooled figure and the issue's target. The named
@@ -55,7 +56,7 @@ def cross_validated(units, types, groups, folds: int) -> dict[str, dict[str, lis
         typed_train = [(units[i].text, types[i], groups[i]) for i in fit]
         typed_test = [(units[i].text, types[i], groups[i]) for i in held]
         found = {
-            "model": span_cv.fit_predict(nlp, crf, (), train, test),
+            "model": span_cv.fit_predict(nlp, crf, (RB,), train, test),
             "baseline": span_cv.fit_predict(nlp, None, (), train, test),
         }
         guessed = {

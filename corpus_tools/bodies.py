@@ -45,9 +45,16 @@ _NOT_A_NAME = re.compile(
     r"推进|强化|深化|提升|提高|发挥|注重|坚持|按照|根据|围绕|通过|结合|^[对将把在为从向以]|"
     r"^每|跨部门|力争|确保|学习|贯彻|(?<!尤其|特别)是"
 )
-# `鼓励/引导/支持 X`: X is only encouraged, not a body (guidelines' settled cases);
-# the verb, then at most a list of other names, right before X.
-_ENCOURAGED = re.compile(r"(?:鼓励|引导|支持)(?:[^，,；;。]{0,30}?[、和及与])?$")
+# `鼓励/引导/支持 X`: X is only encouraged, not a body (guidelines' settled cases):
+# the verb, then at most a list of other names in the same clause, right before X.
+# The verb opens its clause or follows an adverb or a joiner, so `技术支持中心` and
+# `物资装备支持（…）` are names and nouns, not the verb; `督促/指导/推动` before it
+# win (`督促引导企业落实……`: the guidelines label X).
+_ENCOURAGED = re.compile(
+    r"(?:^|[，,；;。：:\s]|(?<!督促)(?<!指导)(?<!推动)[和、及与并]|积极|大力|继续|充分|广泛|进一步|"
+    r"(?<!督促)(?<!指导)(?<!推动)(?:鼓励|引导))"
+    r"(?:鼓励|引导|支持)\s*(?:[^，,；;。：:！？!?（）()]{0,30}?[、和及与]\s*)?$"
+)
 _LEAD_IN = re.compile(r"^(?:\d+[.．、]\s*|同时|并且|并|另外|此外|其中|特别是|尤其是|重点是)")
 _LIST_SEP = re.compile(r"、|尤其是|特别是|以及|及(?!其)|与|或|(?<=[局委办会府门位业构队])和")
 _ETC = re.compile(r"(?:等有关部门|等相关部门|等部门|等单位|等机关|等机构|等)$")
@@ -94,6 +101,8 @@ def find_subject_bodies(text: str) -> Iterator[tuple[int, int]]:
 def only_encouraged(text: str, start: int) -> bool:
     """Whether a body starting at `start` is the object of `鼓励/引导/支持`
     (`积极支持工会、妇联、共青团等群众团体……`), which the guidelines leave unlabelled."""
+    if _inside_brackets(text, start):
+        return False  # a closing `（责任单位：…）` names who is responsible
     return _ENCOURAGED.search(text, max(0, start - 40), start) is not None
 
 

@@ -320,6 +320,10 @@ class CharNgramCats:
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
+    def __getstate__(self) -> dict:
+        # the caches are rebuilt from vocab and coef; no need to ship them
+        return {**self.__dict__, "_first": None, "_coef": None}
+
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 256) -> Iterator[Doc]:
         if not self.labels or self.weight <= 0.0:
             yield from stream

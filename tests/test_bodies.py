@@ -146,8 +146,20 @@ def test_bodies_only_encouraged_are_dropped_and_others_kept(options):
     [
         ("鼓励和引导各地、各部门、各企业创新工作思路。", "各企业", True),
         ("支持各级工会开展群众性安全活动。", "各级工会", True),
+        ("积极支持 工会、妇联开展活动。", "妇联", True),  # a stray space from a PDF
         ("督促指导企业落实主体责任。", "企业", False),
         ("支持保障到位，市应急局要牵头。", "市应急局", False),
+        # `督促/指导/推动 X` labels X, also with an encouraging verb after it
+        ("督促引导企业落实安全生产主体责任。", "企业", False),
+        ("督促和引导企业落实安全生产主体责任。", "企业", False),
+        ("指导和支持企业开展隐患排查。", "企业", False),
+        # a noun or part of a name, not the verb
+        ("市应急局、市安全生产技术支持中心和市消防救援支队要每月检查。", "市消防救援支队", False),
+        ("强化政策支持：市财政局、市应急局要加大投入。", "市应急局", False),
+        # the bodies of a closing responsibility parenthetical
+        ("加大资金支持（责任单位：市财政局、市应急局、市发展改革委）", "市应急局", False),
+        ("强化物资装备支持(县财政局、县应急局负责)", "县应急局", False),
+        ("加强宣传引导（市委宣传部、市应急局、各区县政府负责）", "各区县政府", False),
     ],
 )
 def test_only_encouraged(text, body, encouraged):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import shutil
 
@@ -271,7 +272,7 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
     ]
     reference = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
     reference.fit(blocks(fitted, [t for t, _ in flat]), [lab for _, lab in flat])
-    probe = ["排查重大隐患，加强培训", "3.应急预案  培训（县应急局负责）", "无关的句子"]
+    probe = ["排查重大隐患，加强培训", "3.应急预案  培训（县应急局负责）", "无关的句子", ""]
     expected = reference.predict_proba(blocks(fitted, probe))
     for text, row in zip(probe, expected, strict=True):
         got = loaded.probabilities(text)
@@ -279,13 +280,21 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
             assert got[MEASURE_TYPES.index(label)] == pytest.approx(p, abs=1e-4)
         unseen = [m for m in MEASURE_TYPES if m not in texts]
         assert all(got[MEASURE_TYPES.index(m)] < 1e-6 for m in unseen)
-    # one sparse batch, texts of every length and one with no n-gram, gives the same rows
-    batch = loaded.batch_probabilities(["", *probe, ""])
+    # one sparse batch of texts of every length, an empty one among them, gives the same rows
     columns = [MEASURE_TYPES.index(label) for label in reference.classes_]
-    assert batch[1:4, columns] == pytest.approx(expected, abs=1e-4)
-    assert batch[0] == pytest.approx(batch[4]) and batch[0] == pytest.approx(
-        loaded.probabilities("")
-    )
+    batch = loaded.batch_probabilities(["", *probe])
+    assert batch[1:, columns] == pytest.approx(expected, abs=1e-4)
+    assert batch[0, columns] == pytest.approx(expected[-1], abs=1e-4)
+    # fitted again on other data, its cached views of the weights follow
+    component.batch_probabilities(probe)  # fills the caches
+    component.initialize(lambda: examples[:6])
+    fresh = CharNgramCats("d", ngram_range=[1, 3], C=10.0, balanced=True, weight=1.0)
+    fresh.strip_markers, fresh.first_clause_weight = strip_markers, first_clause_weight
+    fresh.initialize(lambda: examples[:6])
+    assert component.batch_probabilities(probe) == pytest.approx(fresh.batch_probabilities(probe))
+    # the caches are not pickled
+    state = pickle.loads(pickle.dumps(component)).__dict__
+    assert state["_coef"] is None and state["_first"] is None
 
 
 def test_training_records_the_measure_type_mix_chosen_on_validation(tiny_model):
@@ -391,8 +400,6 @@ def test_the_span_crf_refuses_an_empty_training_set():
 
 
 def test_whitespace_is_never_a_span_and_pickled_models_still_tag(tiny_model):
-    import pickle
-
     nlp = load_model(tiny_model)
     for text in ("   ", " \n ", "市消防救援局  要年底前完成。"):
         for e in nlp(text).ents:
