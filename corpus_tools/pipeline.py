@@ -135,18 +135,10 @@ NGRAM_COMPONENT = "char_ngram_cats"
 _WHITE = re.compile(r"\s\s+")
 
 
-def _ngram_list(text: str, low: int, high: int) -> list[str]:
-    """`char_ngrams` as one list, built faster."""
-    text = _WHITE.sub(" ", text.lower())
-    return [text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
-
-
-def char_ngrams(text: str, low: int, high: int) -> Iterator[str]:
+def char_ngrams(text: str, low: int, high: int) -> list[str]:
     """scikit-learn's `analyzer="char"` n-grams (lowercased, runs of spaces collapsed)."""
     text = _WHITE.sub(" ", text.lower())
-    for n in range(low, high + 1):
-        for i in range(len(text) - n + 1):
-            yield text[i : i + n]
+    return [text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
 
 
 FIRST_CLAUSE_MARK = "\x01"  # keeps first-clause n-grams apart from the body's in one vocabulary
@@ -283,7 +275,7 @@ class CharNgramCats:
             parts = measure_text(text, strip_markers=self.strip_markers)
             for (vocab, scale), part in zip(blocks, parts, strict=False):
                 found = Counter(
-                    i for i in map(vocab.get, _ngram_list(part, low, high)) if i is not None
+                    i for i in map(vocab.get, char_ngrams(part, low, high)) if i is not None
                 )
                 columns += found
                 counts += found.values()
