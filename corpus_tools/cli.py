@@ -343,9 +343,11 @@ def pull_command(
 @app.command("export")
 @clean_errors
 def export_command(
-    source: Annotated[
-        Path | None,
-        typer.Argument(help="Label Studio JSON export (as `corpus-tools pull` writes it)."),
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Label Studio JSON exports (as `corpus-tools pull` writes them); several make one dataset."
+        ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("export"),
     project: Annotated[
@@ -377,13 +379,14 @@ def export_command(
     Writes DIR/dataset (save_to_disk), DIR/data/{split}.parquet, DIR/README.md
     (dataset card) and DIR/export-report.json; splits are by document.
 
-    Example: corpus-tools export annotations.json -o exports/seed
+    Example: corpus-tools export data/annotations/label-studio/*.json -o exports/corpus
     (or: corpus-tools export --project "Work-safety notices" -o exports/seed)
     """
     from rich.table import Table
 
     from corpus_tools.export import Policy, SplitSizes, export_annotations
 
+    source = None if not sources else sources[0] if len(sources) == 1 else sources
     report = export_annotations(
         source,
         out,

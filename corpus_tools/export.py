@@ -827,6 +827,8 @@ def _row(data: dict, chosen: Judgement) -> dict:
         "section_path": list(data.get("section_path") or ()),
         "title": data.get("title") or "",
         "issuer": data.get("issuer") or "",
+        "sector": data.get("sector") or "",
+        "genre": data.get("genre") or "",
         "doc_number": data.get("doc_number") or "",
         "date": data.get("date"),
         "annotator": chosen.annotator,
@@ -913,7 +915,7 @@ def _with_out_dir(report: ExportReport, out_dir: Path) -> ExportReport:
 
 
 def export_annotations(
-    source: Path | Sequence[dict] | None,
+    source: Path | Sequence[Path] | Sequence[dict] | None,
     out_dir: Path,
     *,
     project: str | None = None,
@@ -927,7 +929,7 @@ def export_annotations(
 ) -> ExportReport:
     """Export annotations to `out_dir` (layout in the module doc) and return the report.
 
-    `source` is a Label Studio JSON export file or its parsed task list; or
+    `source` is a Label Studio JSON export file, several of them, or a parsed task list; or
     give `project` (a Label Studio project title) to pull it from the server
     (`url`/`api_key` as for `studio.pull`: options, environment, embedded server).
     """
@@ -942,6 +944,10 @@ def export_annotations(
     elif isinstance(source, (str, Path)):
         name = Path(source).name
         tasks = read_label_studio_json(Path(source))
+    elif source and all(isinstance(item, (str, Path)) for item in source):
+        # Several files (one per annotation project) make one dataset.
+        name = " + ".join(Path(item).name for item in source)
+        tasks = [task for item in source for task in read_label_studio_json(Path(item))]
     else:
         name = "tasks"
         tasks = list(source)
@@ -1149,6 +1155,9 @@ def dataset_card(dataset, report: ExportReport, *, license: str = DEFAULT_LICENS
         "`label` a `ClassLabel` of the 3 span labels",
         "- `item_responsible_bodies`, `section_path`, `title`, `issuer`, `doc_number`, "
         "`date` (ISO or null): document and structure metadata",
+        "- `sector` (the lead system of a sector sub-plan, else the issuer's own field) and "
+        "`genre` (年度工作通知, 实施方案, 部门规章, 责任制, …): group by these, or by `issuer`, "
+        "to score a model on issuers and sectors it has not seen",
         "- `annotator`: Label Studio user id(s)",
         "- `tokens`: the characters of `text`, one per token; `ner_tags`: BIO tags per character "
         f"({', '.join(NER_TAGS)})",

@@ -69,13 +69,21 @@ class SourceText:
     text: str
 
 
+# A folder's own documentation (its sources, licence) is not a notice.
+_FOLDER_DOCS = frozenset({"readme.md", "readme.txt", "license", "license.md"})
+
+
 def iter_input_files(paths: Iterator[Path | str] | list[Path | str]) -> Iterator[Path]:
     """Expand directories recursively (sorted, supported suffixes only); keep files as given."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READERS
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in READERS
+                and p.name.lower() not in _FOLDER_DOCS
             )
         else:
             yield path

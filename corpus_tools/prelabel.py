@@ -249,6 +249,8 @@ def _parquet_schema():
             ("item_parenthetical", pa.string()),
             ("title", pa.string()),
             ("issuer", pa.string()),
+            ("sector", pa.string()),
+            ("genre", pa.string()),
             ("doc_number", pa.string()),
             ("date", pa.string()),
             ("addressees", strings),

@@ -90,6 +90,11 @@ class Unit:
     date: str | None = None
     addressees: tuple[str, ...] = ()
     source_path: str = ""
+    # The lead system of a sector sub-plan (教育系统), else the issuer's own field;
+    # and the document's genre (年度工作通知, 实施方案, 部门规章 …). Grouped
+    # cross-validation holds out whole sectors and issuers by these.
+    sector: str = ""
+    genre: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -107,6 +112,8 @@ class Unit:
             "date": self.date,
             "addressees": list(self.addressees),
             "source_path": self.source_path,
+            "sector": self.sector,
+            "genre": self.genre,
         }
 
     @classmethod
@@ -126,6 +133,8 @@ class Unit:
             date=row.get("date"),
             addressees=tuple(row.get("addressees") or ()),
             source_path=row.get("source_path") or "",
+            sector=row.get("sector") or "",
+            genre=row.get("genre") or "",
         )
 
 
@@ -179,6 +188,8 @@ def dataset_features():
             "section_path": Sequence(Value("string")),
             "title": Value("string"),
             "issuer": Value("string"),
+            "sector": Value("string"),
+            "genre": Value("string"),
             "doc_number": Value("string"),
             "date": Value("string"),
             "annotator": Value("string"),

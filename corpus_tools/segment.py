@@ -7,6 +7,7 @@ plain function over immutable records so each can be tested on its own.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import Counter
@@ -20,6 +21,7 @@ from pathlib import Path
 from corpus_tools.errors import CorpusToolsError, InputFileError
 from corpus_tools.ingest import TITLE_MARK, iter_input_files, read_source
 from corpus_tools.schema import Unit, UnitKind
+from corpus_tools.sources import source_row_for, with_source_metadata
 
 # ---------------------------------------------------------------- patterns
 
@@ -58,10 +60,18 @@ _INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
 # many times faster, and most texts have no inline page number at all.
 _INLINE_PAGE_NUMBER_CORE = re.compile(r"[—–]\s+\d{1,4}\s+[—–]")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+_MARKDOWN_RULE = re.compile(r"^[-_*]{3,}")  # a horizontal rule, alone or run into the next line
 _TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher's typesetter
 _YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
 
 _CN_NUM = "一二三四五六七八九十"
+# Web pages stripped of their tags keep entities (`&emsp;`) and zero-width
+# joiners where block breaks were.
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060]+")
+# A chapter title run into its first article: `第一章 总 则第一条 为……`.
+_CHAPTER_RUN_IN = re.compile(
+    rf"(第[{_CN_NUM}百零〇]{{1,4}}章[^。；\n第]{{1,24}}?)\s*(?=第[{_CN_NUM}百零〇]{{1,4}}条)"
+)
 
 
 class Marker(StrEnum):
@@ -72,6 +82,8 @@ class Marker(StrEnum):
     ARABIC = "arabic"  # 1. 1． 1、
     ARABIC_PAREN = "arabic_paren"  # （1）
     CIRCLED = "circled"  # ①
+    CHAPTER = "chapter"  # 第一章 (regulations)
+    ARTICLE = "article"  # 第一条
     BOLD = "bold"  # unnumbered bold run-in title
 
 
@@ -82,6 +94,8 @@ _MARKERS: tuple[tuple[Marker, re.Pattern[str]], ...] = (
     (Marker.ARABIC, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
     (Marker.ARABIC_PAREN, re.compile(r"^[（(]\s*\d{1,2}\s*[)）]")),
     (Marker.CIRCLED, re.compile(r"^[①-⑳]")),
+    (Marker.CHAPTER, re.compile(rf"^第[{_CN_NUM}百零〇]{{1,4}}章")),
+    (Marker.ARTICLE, re.compile(rf"^第[{_CN_NUM}百零〇]{{1,4}}条")),
 )
 
 
@@ -102,12 +116,14 @@ class Role(StrEnum):
     ATTACHMENT = "attachment"
     URL = "url"
     CONTACT = "contact"
+    CONTENTS = "contents"  # a table-of-contents entry: `3.公安系统……方案 ....17`
 
 
 # Members the per-line and per-paragraph code compares against, as plain names:
 # on Python 3.11 `Role.URL` costs ~0.1 µs (EnumType's __getattr__ hook slows every
 # lookup on an enum class), over a millisecond per corpus pass.
 _ROLE_URL, _ROLE_TITLE, _ROLE_ORG, _ROLE_DATE = Role.URL, Role.TITLE, Role.ORG, Role.DATE
+_ROLE_CONTENTS = Role.CONTENTS
 _ROLE_BODY, _ROLE_HEADING, _ROLE_FIELD = Role.BODY, Role.HEADING, Role.FIELD
 _ROLE_ATTACHMENT, _ROLE_ADDRESSEE = Role.ATTACHMENT, Role.ADDRESSEE
 _MARKER_CN_DUN, _MARKER_BOLD = Marker.CN_DUN, Marker.BOLD
@@ -146,6 +162,7 @@ _TITLE_WORDS = (
     *("通知", "意见", "方案", "决定", "通报", "办法", "规定"),
     *("安排", "要点", "报告", "函", "批复", "细则", "计划", "清单"),
 )
+_TITLE_WORD_ANYWHERE = re.compile("|".join(_TITLE_WORDS))
 _TITLE_END = re.compile(f"({'|'.join(_TITLE_WORDS)})([（(][^）)]{{0,20}}[）)])?$")
 _ORG_WORDS = (
     *("人民政府", "委员会", "安委会", "办公室", "办公厅", "管委会", "政府"),
@@ -159,7 +176,10 @@ _COPY_WORDS = ("抄送", "印发", "抄报", "分送")
 _COPY = re.compile(
     rf"^({'|'.join(_COPY_WORDS)})|印发$|^.{{2,30}}\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日\s*印发$"
 )
-_ATTACHMENT = re.compile(r"^附\s*件|\.(docx?|pdf|xlsx?|wps)$", re.IGNORECASE)
+# An attachment line, or a Markdown link to one (`[📄 点击下载此文件](/files/….pdf)`).
+_ATTACHMENT = re.compile(
+    r"^附\s*件|\.(docx?|pdf|xlsx?|wps)\)?$|\.(docx?|pdf|xlsx?|wps)\)", re.IGNORECASE
+)
 # An attachment list (`附件：1．……方案` / `2．……方案`), and the label atop an attachment (`附件2`).
 _ATTACHMENT_ENTRY = re.compile(
     r"^(?:附\s*件\s*[:：]\s*)?(\d{1,2})\s*[.．、]\s*[^。！？；!?;，,]{2,80}$"
@@ -168,9 +188,16 @@ _ATTACHMENT_LIST_HEAD = re.compile(r"^附\s*件\s*[:：]$")
 _ATTACHMENT_LABEL = re.compile(r"^附\s*件\s*\d{1,2}\s*[:：]?$")
 _CONTACT_WORDS = ("联系人", "联系电话", "联系邮箱", "电子邮箱", "传真", "邮编", "电话")
 _CONTACT = re.compile(rf"^({'|'.join(_CONTACT_WORDS)})\s*[:：]")
-_BANNER = re.compile(r"文\s*件")
+_BANNER = re.compile(r"文\s*件$")
 _TRAILING_DOC_NUMBER = re.compile(
     r"^(.*\S)\s+([\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号)$"
+)
+# A contents entry ends in a page number after dot leaders or the closing bracket
+# of a title's years (`……方案（2024-2026 年） .....5`, `……方案（2024-2026 年）32`).
+_CONTENTS_ENTRY = re.compile(r"(?:[.．…·]{3,}\s*\d{0,4}|[）)]\s*[.．…·]*\s*\d{1,4})$")
+# A signature set on one line: `……公司工程物业部2024年3月13日`.
+_SIGNATURE_LINE = re.compile(
+    r"^[\u4e00-\u9fff]{4,60}(?:公司|部|局|厅|委员会|办公室|政府|中心)\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$"
 )
 _YEAR = re.compile(r"(20\d{2}|19\d{2})\s*年")
 
@@ -214,6 +241,7 @@ _AND_AFTER_ORG = re.compile("(?:" + "|".join(f"(?<={s})" for s in _BARE_ORG_WORD
 _ETC_BODIES = re.compile("等(有关)?(部门|单位)?$")
 
 _RUN_IN_TITLE_MAX = 25
+_OPEN_BRACKET_RUN_MAX = 600
 _BARE_TITLE_MAX = 10
 _TAG_MAX = 14  # `（重大隐患）`: short tags close a sentence; longer asides open the next
 _HEADING_LINE_MAX = 40
@@ -241,6 +269,8 @@ class DocumentMeta:
     date: str | None = None
     addressees: tuple[str, ...] = ()
     source_path: str = ""
+    sector: str = ""
+    genre: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +305,12 @@ def clean_lines(text: str) -> list[str]:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     text = _YAML_FRONT_MATTER.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "\u200d" in text or "\u200b" in text or "\u200c" in text or "\u2060" in text:
+        text = _ZERO_WIDTH.sub("\n", text)
+    if "章" in text:
+        text = _CHAPTER_RUN_IN.sub("\\1\n", text)
     if _INLINE_PAGE_NUMBER_CORE.search(text):
         text = _INLINE_PAGE_NUMBER.sub("\n", text)
     lines = []
@@ -290,6 +326,8 @@ def clean_lines(text: str) -> list[str]:
             line = _MARKDOWN_HEADING.sub("", line).strip(_WS)
             marked = True
         line = line.replace("**", "")
+        if line[:3] in ("---", "***", "___"):
+            line = _MARKDOWN_RULE.sub("", line).strip(_WS)
         if "〖" in line:
             line = _TYPESETTING_CODE.sub("", line)
         if not line or _PAGE_NUMBER_LINE.match(line):
@@ -343,7 +381,18 @@ def _is_doc_number(line: str, compact: str) -> bool:
 
 
 def _is_date(line: str, compact: str) -> bool:
-    return compact.endswith("日") and bool(_DATE_LINE.match(compact))
+    return compact.endswith("日") and bool(
+        _DATE_LINE.match(compact) or _SIGNATURE_LINE.match(compact)
+    )
+
+
+def _is_contents_entry(line: str, compact: str) -> bool:
+    return (
+        len(compact) <= 160
+        and "。" not in compact
+        and bool(_CONTENTS_ENTRY.search(compact))
+        and bool(_TITLE_WORD_ANYWHERE.search(compact))
+    )
 
 
 def _is_note(line: str, compact: str) -> bool:
@@ -401,6 +450,7 @@ _ROLE_CHECKS: tuple[tuple[Role, Callable[[str, str], bool]], ...] = (
     (Role.FIELD, _is_field),
     (Role.DOC_NUMBER, _is_doc_number),
     (Role.DATE, _is_date),
+    (Role.CONTENTS, _is_contents_entry),
     (Role.NOTE, _is_note),
     (Role.ATTACHMENT, _is_attachment),
     (Role.COPY, _is_copy),
@@ -426,7 +476,9 @@ _PROSE_META_INITIALS = (
 )
 _META_INITIALS = _PROSE_META_INITIALS | {"h", "w"}  # and URLs
 # Last characters of 文号, dates, …印发, `各…：`, titles and organisations.
-_META_FINALS = frozenset("号日发：:）)") | {word[-1] for word in _TITLE_WORDS + _ORG_WORDS}
+_META_FINALS = frozenset("号日发：:）)0123456789") | {
+    word[-1] for word in _TITLE_WORDS + _ORG_WORDS
+}
 
 
 # These take `ends`: the line stripped of the spaces `compact` drops, so it starts
@@ -580,6 +632,12 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
             paragraphs.append(_heading(line))
             continue
         title_in_progress = bool(buffer) and _may_continue_title(buffer, title_expected=after_label)
+        if role in _SPLIT_FRONT_ROLES and _is_front_line_start(buffer):
+            # `海关系统安全生产治本攻坚` + `三年行动方案（2024—2026年）`: the PDF broke a
+            # title (or a 文件 banner) whose first half names no title word.
+            buffer = _join(buffer, line)
+            flush()
+            continue
         if buffer and _continues(buffer, line, role, title=title_in_progress):
             buffer = _join(buffer, line)
             if title_in_progress and _meta_role(buffer) is _ROLE_TITLE:
@@ -599,6 +657,18 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
             flush()
     flush()
     return paragraphs
+
+
+_SPLIT_FRONT_ROLES = frozenset({Role.TITLE, Role.BANNER})
+
+
+def _is_front_line_start(buffer: str) -> bool:
+    """A short line of CJK characters alone, no punctuation or number: the first
+    half of a broken title or banner when a title or banner line follows it."""
+    return 4 <= len(buffer) <= 30 and bool(_BARE_CJK.fullmatch(buffer))
+
+
+_BARE_CJK = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff ]*")
 
 
 # Roles judged only from how a line looks; a wrapped body line can look the same.
@@ -634,7 +704,13 @@ def _continues(buffer: str, line: str, role: Role | None, *, title: bool) -> boo
         return True  # `title`: the buffer is a title broken by the PDF, and this line ends it
     if _is_parenthetical_line(line) and _RESPONSIBILITY.search(line[1:]):
         return True  # a responsibility parenthetical stays with its item
-    return _bracket_depth(buffer) > 0  # an open bracket always closes in the same paragraph
+    # An open bracket closes in the same paragraph, unless the source dropped the
+    # closer (`《……（2024—2026 年》`): then a numbered line or a long run ends it.
+    return (
+        len(buffer) < _OPEN_BRACKET_RUN_MAX
+        and marker_of(line) is None
+        and _bracket_depth(buffer) > 0
+    )
 
 
 def _join(left: str, right: str) -> str:
@@ -681,13 +757,16 @@ def split_documents(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
     for para in paragraphs:
         role = _contextual_role(para, has_text, previous)
         para = replace(para, role=role) if role is not para.role else para
-        previous = para
+        before, previous = previous, para
         restarts = role is _ROLE_HEADING and para.marker is _MARKER_CN_DUN and para.text[0] == "一"
-        starts_new = has_text and (
-            role in _FRONT_ROLES
-            or (restarts and seen_first_item)
-            or (signed and role in _TEXT_ROLES)
-        )
+        starts_new = (
+            has_text
+            and (
+                role in _FRONT_ROLES
+                or (restarts and seen_first_item)
+                or (signed and role in _TEXT_ROLES)
+            )
+        ) or (role is _ROLE_TITLE and before is not None and before.role is _ROLE_CONTENTS)
         if starts_new:
             label = [current.pop()] if _is_attachment_label(current[-1].text) else []
             documents.append(current)
@@ -1143,6 +1222,7 @@ _UNIT_FIELD_ORDER = (
     ("unit_id", "doc_id", "unit_index", "kind", "text", "section_path")
     + ("item_responsible_bodies", "item_parenthetical")
     + ("title", "issuer", "doc_number", "date", "addressees", "source_path")
+    + ("sector", "genre")
 )
 if tuple(f.name for f in fields(Unit)) != _UNIT_FIELD_ORDER:
     raise ImportError("schema.Unit fields changed order: update document_units, which builds it")
@@ -1196,6 +1276,8 @@ def document_units(doc: Document) -> list[Unit]:
         meta.date,
         meta.addressees,
         meta.source_path,
+        meta.sector,
+        meta.genre,
     )
     no_bodies = ((), "")
     # Positional (order checked by `_UNIT_FIELD_ORDER`): keywords cost ~30% more per unit.
@@ -1279,10 +1361,16 @@ def iter_documents(paths: Iterable[Path | str]) -> Iterator[Document | InputFile
         except InputFileError as error:
             yield error
             continue
+        try:
+            row = source_row_for(path)
+        except InputFileError as error:
+            yield error
+            continue
         documents = segment_text(source.text, stem=path.stem, source_path=str(path))
         if not documents:
             yield InputFileError(str(path), "no notice text found")
-        yield from documents
+        for document in documents:
+            yield replace(document, meta=with_source_metadata(document.meta, row))
 
 
 def iter_units(paths: Iterable[Path | str]) -> Iterator[Unit | InputFileError]:
@@ -1346,6 +1434,8 @@ def _UNIT_SCHEMA():  # noqa: N802 - a constant built lazily so polars loads only
         "date": pl.String,
         "addressees": strings,
         "source_path": pl.String,
+        "sector": pl.String,
+        "genre": pl.String,
     }
 
 

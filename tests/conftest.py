@@ -10,6 +10,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NOTICES = PROJECT_ROOT / "data" / "notices"
 NEW_NOTICES = PROJECT_ROOT / "data" / "new-notices"
+MORE_NOTICES = PROJECT_ROOT / "data" / "more-notices"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
