@@ -27,15 +27,15 @@ import spacy  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 from spacy.training import Example  # noqa: E402
 
-from corpus_tools.pipeline import CharNgramCats  # noqa: E402
-from corpus_tools.schema import MEASURE_TYPES  # noqa: E402
-from corpus_tools.train import (  # noqa: E402
+from corpus_tools.model import (  # noqa: E402
     DEFAULT_CONFIG,
+    CharNgramCats,
     classification_scores,
     export_split,
     load_export,
     tfidf_baseline,
 )
+from corpus_tools.schema import MEASURE_TYPES  # noqa: E402
 
 
 def configured() -> dict:

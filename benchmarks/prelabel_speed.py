@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corpus_tools.pipeline import load_model  # noqa: E402
+from corpus_tools.model import load_model  # noqa: E402
 from corpus_tools.prelabel import DEFAULT_MODEL_DIR, prelabel_units  # noqa: E402
 from corpus_tools.segment import iter_units  # noqa: E402
 
@@ -43,7 +43,7 @@ def sample_units(n: int) -> list:
 
 
 def quick_model(tmp: Path) -> Path:
-    from corpus_tools.train import train_model
+    from corpus_tools.model import train_model
 
     print("training a stand-in model on exports/seed (300 steps)…", flush=True)
     return train_model(ROOT / "exports" / "seed", tmp / "model", max_steps=300).model_dir
@@ -53,7 +53,7 @@ def load_seconds(model_dir: Path) -> tuple[float, float]:
     """(import + load, load alone) in a fresh interpreter."""
     code = (
         "import time; t0 = time.perf_counter();"
-        "from corpus_tools.pipeline import load_model; t1 = time.perf_counter();"
+        "from corpus_tools.model import load_model; t1 = time.perf_counter();"
         f"load_model({str(model_dir)!r}); t2 = time.perf_counter();"
         "print(t2 - t0, t2 - t1)"
     )

@@ -27,17 +27,19 @@ sys.path.insert(0, str(ROOT))
 import spacy  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from corpus_tools.pipeline import CrfSpans, RuleSpans, prediction_of  # noqa: E402
-from corpus_tools.schema import SPAN_LABELS  # noqa: E402
-from corpus_tools.train import (  # noqa: E402
+from corpus_tools.model import (  # noqa: E402
     DEFAULT_CONFIG,
+    CrfSpans,
     GoldUnit,
+    RuleSpans,
     export_split,
     iter_gold,
     load_export,
     make_example,
+    prediction_of,
     span_scores,
 )
+from corpus_tools.schema import SPAN_LABELS  # noqa: E402
 
 RB = "RESPONSIBLE_BODY"
 

@@ -32,7 +32,7 @@ import spacy  # noqa: E402
 import span_cv  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from corpus_tools.train import (  # noqa: E402
+from corpus_tools.model import (  # noqa: E402
     classification_scores,
     export_split,
     iter_gold,

@@ -473,7 +473,7 @@ def train_command(
     Keeps the best checkpoint on the validation split. Example:
     corpus-tools train exports/seed -o models/prelabel --max-steps 2000
     """
-    from corpus_tools.train import parse_overrides, train_model
+    from corpus_tools.model import parse_overrides, train_model
 
     def show(p) -> None:
         losses = " ".join(f"{k}={v:.1f}" for k, v in p.losses.items())
@@ -545,7 +545,7 @@ def evaluate_command(
 
     from rich.table import Table
 
-    from corpus_tools.train import evaluate_model
+    from corpus_tools.model import evaluate_model
 
     with console.status(f"Scoring on {', '.join(map(str, gold or [])) or split}…"):
         result = evaluate_model(

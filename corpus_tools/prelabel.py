@@ -28,7 +28,7 @@ from typing import Any
 
 from corpus_tools.deadlines import deadline_for
 from corpus_tools.errors import CorpusToolsError, InputFileError
-from corpus_tools.pipeline import Prediction, load_model, model_info, prediction_of
+from corpus_tools.model import Prediction, load_model, model_info, prediction_of
 from corpus_tools.schema import Unit, UnitKind
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "prelabel"

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from corpus_tools import export, prelabel, segment, studio, train
+from corpus_tools import export, prelabel, segment, studio
+from corpus_tools import model as train
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NOTICES = ROOT / "data" / "notices"

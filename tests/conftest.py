@@ -166,7 +166,10 @@ def make_tiny_export(
                     "item_responsible_bodies": [],
                     "section_path": [],
                     "title": "关于做好安全生产工作的通知",
-                    "issuer": "某市人民政府",
+                    # four issuers, sectors and two genres, so grouped folds have groups to hold out
+                    "issuer": f"某{i // 10 % 4}市人民政府",
+                    "sector": ("交通运输系统", "教育系统", "矿山", "消防")[i // 10 % 4],
+                    "genre": ("年度工作通知", "实施方案")[i // 10 % 2],
                     "doc_number": "",
                     "date": "2025-03-06",
                     "annotator": "fixture",
@@ -187,7 +190,7 @@ def tiny_export(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tiny_export, tmp_path_factory) -> Path:
     """A model trained for a few seconds on the tiny export."""
-    from corpus_tools.train import train_model
+    from corpus_tools.model import train_model
 
     out = tmp_path_factory.mktemp("tiny-model") / "model"
     train_model(tiny_export, out, max_steps=60, seed=0)

@@ -5,7 +5,7 @@ import pytest
 import spacy
 
 from corpus_tools.bodies import clauses, find_subject_bodies, only_encouraged
-from corpus_tools.pipeline import RuleSpans, find_rule_bodies
+from corpus_tools.model import RuleSpans, find_rule_bodies
 
 
 def subjects(text: str) -> list[str]:

@@ -18,17 +18,18 @@ from corpus_tools.schema import (
 from tests.conftest import PROJECT_ROOT
 
 STORED = PROJECT_ROOT / "data" / "annotations" / "label-studio"
+AGREEMENT = PROJECT_ROOT / "data" / "annotations" / "agreement"
 EXPORT = PROJECT_ROOT / "exports" / "seed"
 
 
 @pytest.fixture(scope="module")
 def passes() -> list[dict]:
-    return json.loads((STORED / "passes.json").read_text(encoding="utf-8"))
+    return json.loads((AGREEMENT / "seed-passes.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["passes.json", "seed.json"])
-def test_stored_label_studio_json_is_sound(name: str):
-    tasks = json.loads((STORED / name).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("path", [AGREEMENT / "seed-passes.json", STORED / "seed.json"], ids=lambda p: p.name)
+def test_stored_label_studio_json_is_sound(path):
+    tasks = json.loads(path.read_text(encoding="utf-8"))
     assert len(tasks) >= 1500
     for task in tasks:
         text = task["data"]["text"]

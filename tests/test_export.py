@@ -44,6 +44,8 @@ def unit(doc: str, index: int, text: str | None = None) -> dict:
         item_responsible_bodies=("市应急局",),
         title=f"关于做好{doc}安全生产工作的通知",
         issuer="大同市人民政府",
+        sector="地方政府综合监管",
+        genre="年度工作通知",
         doc_number="同政发〔2025〕1号",
         date="2025-01-16",
     ).to_dict()
@@ -177,6 +179,22 @@ def test_export_loads_back_with_declared_features(tmp_path):
     ]
     assert first["annotator"] == "1"
     assert first["section_path"] == ["一、总体要求"] and first["date"] == "2025-01-16"
+    assert (first["sector"], first["genre"]) == ("地方政府综合监管", "年度工作通知")
+
+
+def test_several_label_studio_files_make_one_dataset(tmp_path):
+    tasks = corpus(12)
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    paths = [write(first, tasks[:24]), write(second, tasks[24:])]
+    report = export_annotations(paths, tmp_path / "out", seed=7)
+    assert report.units_exported == 48
+    assert report.source == "export.json + export.json"
+    docs = [
+        set(datasets.load_from_disk(str(tmp_path / "out" / "dataset"))[s]["doc_id"])
+        for s in ("train", "validation", "test")
+    ]
+    assert set().union(*docs) == {f"doc{d:02d}" for d in range(12)}
 
 
 def test_dataset_card_has_hf_yaml_header_and_figures(tmp_path):

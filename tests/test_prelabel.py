@@ -8,7 +8,7 @@ import pytest
 from conftest import SAMPLE_NOTICES
 
 from corpus_tools.errors import CorpusToolsError, ModelError
-from corpus_tools.pipeline import load_model
+from corpus_tools.model import load_model
 from corpus_tools.prelabel import (
     iter_input_units,
     prelabel_files,

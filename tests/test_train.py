@@ -11,21 +11,22 @@ import pytest
 import spacy
 
 from corpus_tools.errors import ExportError, ModelError
-from corpus_tools.pipeline import load_model, model_info
-from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS
-from corpus_tools.train import (
+from corpus_tools.model import (
     classification_scores,
     evaluate_model,
     load_export,
+    load_model,
+    model_info,
     parse_overrides,
     pick_rule_option,
     span_scores,
     train_model,
 )
+from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS
 
 
 def test_trained_model_loads_with_spacy_and_carries_meta(tiny_model):
-    nlp = spacy.load(tiny_model)  # the components are registered by corpus_tools.pipeline
+    nlp = spacy.load(tiny_model)  # the components are registered by corpus_tools.model
     assert nlp.pipe_names == ["textcat", "char_ngram_cats", "crf_spans", "rule_spans"]
     assert set(nlp.get_pipe("textcat").labels) == set(MEASURE_TYPES)
     assert set(nlp.get_pipe("crf_spans").labels) == set(NER_TAGS)
@@ -193,7 +194,7 @@ def test_plain_spacy_load_finds_the_components_in_a_fresh_process(tiny_model):
 
     code = (
         "import spacy, sys; nlp = spacy.load(sys.argv[1]);"
-        "assert 'corpus_tools.train' not in sys.modules;"
+        "assert 'corpus_tools.model.training' not in sys.modules;"
         "print(nlp.pipe_names[2], len(nlp('市应急局要年底前完成。').cats))"
     )
     out = subprocess.run(
@@ -213,7 +214,7 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
     from sklearn.linear_model import LogisticRegression
     from spacy.training import Example
 
-    from corpus_tools.pipeline import CharNgramCats
+    from corpus_tools.model import CharNgramCats
 
     texts = {
         "risk_hazard": [
@@ -337,7 +338,7 @@ def test_rule_option_best_on_validation_ties_to_rules(f1, chosen):
 
 
 def test_crf_features_read_characters_and_rule_tags():
-    from corpus_tools.pipeline import crf_features
+    from corpus_tools.model import crf_features
 
     rows = crf_features("市局要做", [[(0, 2)], []])
     assert len(rows) == 4
@@ -349,7 +350,7 @@ def test_crf_features_read_characters_and_rule_tags():
 
 
 def test_crf_spans_round_trip_and_rule_finds_are_computed_once(tiny_model, tmp_path):
-    from corpus_tools.pipeline import RULES_KEY, CrfSpans
+    from corpus_tools.model import RULES_KEY, CrfSpans
 
     nlp = load_model(tiny_model)
     crf = nlp.get_pipe("crf_spans")
@@ -392,7 +393,7 @@ def test_a_damaged_crf_file_is_refused_before_crfsuite_reads_it(tiny_model, tmp_
 
 
 def test_the_span_crf_refuses_an_empty_training_set():
-    from corpus_tools.pipeline import CrfSpans
+    from corpus_tools.model import CrfSpans
 
     crf = CrfSpans("crf", c1=0.1, c2=0.05, max_iterations=5, min_chars=2)
     with pytest.raises(ModelError, match="no training examples"):
@@ -413,7 +414,7 @@ def test_whitespace_is_never_a_span_and_pickled_models_still_tag(tiny_model):
 
 
 def test_rule_finds_are_read_again_for_a_doc_with_another_text(tiny_model):
-    from corpus_tools.pipeline import RULES_KEY, rule_finds
+    from corpus_tools.model import RULES_KEY, rule_finds
 
     nlp = load_model(tiny_model)
     doc = nlp("市消防救援局要年底前完成。")
@@ -423,7 +424,7 @@ def test_rule_finds_are_read_again_for_a_doc_with_another_text(tiny_model):
 
 
 def test_rule_finders_read_a_spaced_unit_without_its_stray_spaces(tiny_model):
-    from corpus_tools.pipeline import rule_finds
+    from corpus_tools.model import rule_finds
 
     nlp = load_model(tiny_model)
     text = "各区县应急局 要在 2013年 9月底前完成。"
@@ -439,7 +440,7 @@ def test_docs_cross_processes_with_their_span_scores(tiny_model):
     # spaCy's own nlp.pipe(n_process=2) sends docs between processes with Doc.to_bytes
     from spacy.tokens import Doc
 
-    from corpus_tools.pipeline import prediction_of
+    from corpus_tools.model import prediction_of
 
     nlp = load_model(tiny_model)
     texts = ["市消防救援局要年底前每季度开展联合执法检查。", "企业要每月开展风险辨识评估。"] * 3

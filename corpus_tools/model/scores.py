@@ -1,0 +1,74 @@
+"""Scores of predictions against gold: measure type and exact-match spans."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
+
+
+@dataclass(frozen=True, slots=True)
+class PRF:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def _prf(tp: int, fp: int, fn: int) -> PRF:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return PRF(round(p, 4), round(r, 4), round(f, 4), tp + fn)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationScores:
+    accuracy: float
+    macro_f1: float
+    per_label: dict[str, PRF]
+    labels: tuple[str, ...]  # confusion matrix order (gold rows, predicted columns)
+    confusion: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanScores:
+    micro: PRF
+    per_label: dict[str, PRF]
+
+
+def classification_scores(gold: list[str], predicted: list[str]) -> ClassificationScores:
+    """Accuracy, per-label P/R/F1, macro-F1 over the labels seen in gold or
+    prediction (schema order), and the confusion matrix."""
+    labels = tuple(m for m in MEASURE_TYPES if m in set(gold) | set(predicted))
+    pairs = Counter(zip(gold, predicted, strict=True))
+    per_label = {}
+    for label in labels:
+        tp = pairs[(label, label)]
+        fp = sum(n for (g, p), n in pairs.items() if p == label and g != label)
+        fn = sum(n for (g, p), n in pairs.items() if g == label and p != label)
+        per_label[label] = _prf(tp, fp, fn)
+    accuracy = sum(n for (g, p), n in pairs.items() if g == p) / len(gold) if gold else 0.0
+    macro = sum(s.f1 for s in per_label.values()) / len(per_label) if per_label else 0.0
+    confusion = tuple(tuple(pairs[(g, p)] for p in labels) for g in labels)
+    return ClassificationScores(round(accuracy, 4), round(macro, 4), per_label, labels, confusion)
+
+
+def span_scores(
+    gold: list[set[tuple[int, int, str]]],
+    predicted: list[set[tuple[int, int, str]]],
+    *,
+    labels: tuple[str, ...] = SPAN_LABELS,
+) -> SpanScores:
+    """Exact-match span P/R/F1 per label and micro over `labels`."""
+    counts = {label: [0, 0, 0] for label in labels}
+    for g, p in zip(gold, predicted, strict=True):
+        for label in labels:
+            gl = {s for s in g if s[2] == label}
+            pl = {s for s in p if s[2] == label}
+            counts[label][0] += len(gl & pl)
+            counts[label][1] += len(pl - gl)
+            counts[label][2] += len(gl - pl)
+    total = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return SpanScores(_prf(*total), {label: _prf(*c) for label, c in counts.items()})

@@ -1,0 +1,375 @@
+"""Train the pre-labeling model (the `train` stage).
+
+Input: an export directory (see `corpus_tools.model.gold`). Output: a spaCy
+model directory (`spacy.load`-able once `corpus_tools.model` is imported)
+whose `meta.json` carries name + version (`model_version`), the labels, the
+training figures and the choices made on the validation split: the
+measure-type mix (`choose_mix`) and the rule option per span label
+(`choose_rules`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from corpus_tools.errors import ExportError, ModelError
+from corpus_tools.model.char_ngram_cats import NGRAM_COMPONENT
+from corpus_tools.model.gold import (  # gold registers the config's corpus reader
+    GoldUnit,
+    export_split,
+    iter_gold,
+    load_export,
+    make_example,
+)
+from corpus_tools.model.loading import TEXTCAT_COMPONENT
+from corpus_tools.model.prediction import prediction_of
+from corpus_tools.model.rule_spans import RuleSpans
+from corpus_tools.model.scores import classification_scores, span_scores
+from corpus_tools.model.spans import SCORES_KEY
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
+
+DEFAULT_CONFIG = Path(__file__).parent.parent / "configs" / "train.cfg"
+DEFAULT_NAME = "zh_worksafety_prelabel"
+DEFAULT_VERSION = "0.1.0"
+RULE_OPTIONS = ("learned", "replace", "add", "override")
+# On a validation tie the option that leans most on rules wins: rules carry no
+# weights fitted to the sample corpus, so they carry over to other issuers
+# (on the external notices, DEADLINE: rules 1.00, learned 0.00 after a tie).
+_TIE_PREFERENCE = {"replace": 3, "override": 2, "add": 1, "learned": 0}
+# share of the char n-gram classifier in doc.cats beside textcat's, tried on validation
+MIX_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainProgress:
+    """Reported after each evaluation on the validation split."""
+
+    step: int
+    max_steps: int
+    epoch: int
+    losses: dict[str, float]
+    score: float
+    cats_macro_f: float | None
+    ents_f: float | None
+    is_best: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChoice:
+    """Validation F1 of one span label under each rule option, and the pick."""
+
+    label: str
+    f1: dict[str, float]
+    chosen: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    model_dir: Path
+    model_version: str
+    best_score: float
+    best_step: int
+    steps: int
+    n_train: int
+    n_validation: int
+    misaligned_spans: dict[str, int]
+    rules: tuple[RuleChoice, ...]
+    validation_scores: dict[str, float]
+    seconds: float
+    measure_type_mix: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["model_dir"] = str(self.model_dir)
+        return data
+
+
+def _schema_overrides(export_dir: Path, seed: int) -> dict[str, Any]:
+    return {
+        "paths.export": str(export_dir),
+        "system.seed": seed,
+        "initialize.components.textcat.labels": list(MEASURE_TYPES),
+        "components.crf_spans.labels": list(SPAN_LABELS),
+    }
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """`section.key=value` strings (values in config syntax: 3, 0.1, true, "x", [..])."""
+    from thinc.api import Config
+
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or "." not in key:
+            raise ModelError(
+                f"override {pair!r}: expected section.key=value, e.g. training.max_steps=500"
+            )
+        try:
+            value = Config().from_str(f"[x]\nv = {raw.strip()}")["x"]["v"]
+        except Exception:
+            value = raw.strip()  # a bare string
+        overrides[key] = value
+    return overrides
+
+
+def train_model(
+    export_dir: Path | str,
+    output_dir: Path | str,
+    *,
+    config_path: Path | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    max_steps: int | None = None,
+    max_epochs: int | None = None,
+    seed: int = 0,
+    name: str = DEFAULT_NAME,
+    version: str = DEFAULT_VERSION,
+    select_rules: bool = True,
+    progress: Callable[[TrainProgress], None] | None = None,
+) -> TrainResult:
+    """Train the pipeline of `config_path` (default: the project's config) on
+    the export's train split, keep the best checkpoint on its validation
+    split, choose rule options per span label there, and save to `output_dir`."""
+    from spacy.schemas import ConfigSchemaTraining
+    from spacy.training.initialize import init_nlp
+    from spacy.training.loop import (
+        create_evaluation_callback,
+        create_train_batches,
+        train_while_improving,
+    )
+    from spacy.util import fix_random_seed, load_config, registry, resolve_dot_names
+
+    started = time.perf_counter()
+    export_dir = Path(export_dir).resolve()
+    output_dir = Path(output_dir)
+    _check_output_dir(output_dir)
+    dataset = load_export(export_dir)
+    train_part = export_split(dataset, "train", source=str(export_dir))
+    dev_part = export_split(dataset, "validation", source=str(export_dir))
+    if len(train_part) == 0 or len(dev_part) == 0:
+        raise ExportError(f"{export_dir}: train and validation splits must not be empty")
+
+    config_path = Path(config_path) if config_path else DEFAULT_CONFIG
+    if not config_path.is_file():
+        raise ModelError(f"{config_path}: no such training config")
+    all_overrides = _schema_overrides(export_dir, seed) | dict(overrides or {})
+    if max_steps is not None:
+        all_overrides["training.max_steps"] = max_steps
+    if max_epochs is not None:
+        all_overrides["training.max_epochs"] = max_epochs
+    try:
+        config = load_config(config_path, overrides=all_overrides, interpolate=False)
+    except Exception as error:
+        raise ModelError(f"{config_path}: bad config or override ({error})") from None
+    steps_cap = int(config["training"]["max_steps"] or 0)
+    if steps_cap and config["training"]["eval_frequency"] > steps_cap:
+        config["training"]["eval_frequency"] = steps_cap  # evaluate at least at the end
+
+    fix_random_seed(seed)
+    random.seed(seed)
+    nlp = init_nlp(config, use_gpu=-1)
+    resolved = nlp.config.interpolate()
+    T = registry.resolve(resolved["training"], schema=ConfigSchemaTraining)
+    train_corpus, dev_corpus = resolve_dot_names(resolved, [T["train_corpus"], T["dev_corpus"]])
+    optimizer = T["optimizer"]
+    steps = train_while_improving(
+        nlp,
+        optimizer,
+        create_train_batches(nlp, train_corpus, T["batcher"], T["max_epochs"]),
+        create_evaluation_callback(nlp, dev_corpus, T["score_weights"]),
+        dropout=T["dropout"],
+        accumulate_gradient=T["accumulate_gradient"],
+        patience=T["patience"],
+        max_steps=T["max_steps"],
+        eval_frequency=T["eval_frequency"],
+        exclude=T["frozen_components"],
+        annotating_components=T["annotating_components"],
+        before_update=T["before_update"],
+    )
+    best_score, best_step, last_step, best_scores = -math.inf, 0, 0, {}
+    with tempfile.TemporaryDirectory(prefix="corpus-tools-train-") as tmp:
+        best_dir = Path(tmp) / "best"
+        for _batch, info, is_best in steps:
+            last_step = info["step"]
+            if is_best is None:
+                continue
+            if is_best:
+                with nlp.use_params(optimizer.averages):
+                    nlp.to_disk(best_dir)
+                best_score, best_step = info["score"], info["step"]
+                best_scores = {
+                    k: v for k, v in info["other_scores"].items() if isinstance(v, (int, float))
+                }
+            if progress is not None:
+                other = info["other_scores"]
+                progress(
+                    TrainProgress(
+                        step=info["step"],
+                        max_steps=steps_cap,
+                        epoch=info["epoch"],
+                        losses=dict(info["losses"]),
+                        score=float(info["score"]),
+                        cats_macro_f=other.get("cats_macro_f"),
+                        ents_f=other.get("ents_f"),
+                        is_best=bool(is_best),
+                    )
+                )
+        import spacy
+
+        nlp = spacy.load(best_dir)
+
+    dev_gold = list(iter_gold(dev_part))
+    mix = choose_mix(nlp, dev_gold)
+    rules = choose_rules(nlp, dev_gold) if select_rules else ()
+    if rules:
+        _apply_rules(nlp, rules)
+    misaligned: Counter = Counter()
+    for unit in iter_gold(train_part):
+        make_example(nlp, unit, misaligned)
+    model_version = f"{name}-{version}"
+    nlp.meta.update(
+        {
+            "name": name,
+            "version": version,
+            "lang": "zh",
+            "description": "Pre-labels work-safety notice units: measure type and "
+            "RESPONSIBLE_BODY/DEADLINE/FREQUENCY spans (corpus-tools).",
+            "corpus_tools": {
+                "model_version": model_version,
+                "measure_types": list(MEASURE_TYPES),
+                "span_labels": list(SPAN_LABELS),
+                "export": str(export_dir),
+                "seed": seed,
+                "best_step": best_step,
+                "validation_scores": best_scores,
+                "measure_type_mix": mix,
+                "rules": [asdict(r) for r in rules],
+                "misaligned_spans": dict(misaligned),
+            },
+        }
+    )
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    nlp.to_disk(output_dir)
+    return TrainResult(
+        model_dir=output_dir,
+        model_version=model_version,
+        best_score=float(best_score),
+        best_step=best_step,
+        steps=last_step,
+        n_train=len(train_part),
+        n_validation=len(dev_part),
+        misaligned_spans=dict(misaligned),
+        rules=tuple(rules),
+        validation_scores=best_scores,
+        seconds=time.perf_counter() - started,
+        measure_type_mix=mix,
+    )
+
+
+def _check_output_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise ModelError(f"{path}: is a file; give a directory for the model")
+    if path.is_dir() and any(path.iterdir()) and not (path / "meta.json").is_file():
+        raise ModelError(
+            f"{path}: directory is not empty and holds no model; choose a new or empty directory"
+        )
+
+
+# ---------------------------------------------------------------- measure-type mix
+
+
+def choose_mix(nlp, gold: list[GoldUnit]) -> dict[str, Any] | None:
+    """Validation macro-F1 of doc.cats = w × char n-gram LR + (1 − w) × textcat
+    for each w of `MIX_WEIGHTS`; set the best on the component (ties: the larger w)."""
+    if NGRAM_COMPONENT not in nlp.pipe_names:
+        return None
+    ngram = nlp.get_pipe(NGRAM_COMPONENT)
+    labels = list(ngram.labels)
+    with nlp.select_pipes(enable=[TEXTCAT_COMPONENT]):
+        textcat = [[d.cats.get(lab, 0.0) for lab in labels] for d in nlp.pipe(u.text for u in gold)]
+    import numpy
+
+    p_textcat = numpy.asarray(textcat)
+    p_ngram = numpy.asarray([ngram.probabilities(u.text) for u in gold])
+    truth = [u.measure_type for u in gold]
+    f1 = {}
+    for w in MIX_WEIGHTS:
+        mixed = (w * p_ngram + (1 - w) * p_textcat).argmax(axis=1)
+        f1[str(w)] = classification_scores(truth, [labels[i] for i in mixed]).macro_f1
+    weight = max(MIX_WEIGHTS, key=lambda w: (round(f1[str(w)], 6), w))
+    ngram.weight = weight
+    return {"weight": weight, "validation_macro_f1": f1}
+
+
+# ---------------------------------------------------------------- rules vs learned
+
+
+def _rule_pipe_names(nlp) -> list[str]:
+    return [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "rule_spans"]
+
+
+def choose_rules(nlp, gold: list[GoldUnit]) -> tuple[RuleChoice, ...]:
+    """Per span label, validation F1 of the learned spans alone, of rules
+    replacing them, added to them and overriding them; pick the best (ties: rules)."""
+    disabled = _rule_pipe_names(nlp)
+    with nlp.select_pipes(disable=disabled):
+        docs = list(nlp.pipe(u.text for u in gold))
+    choices = []
+    for label in SPAN_LABELS:
+        f1 = {}
+        for option in RULE_OPTIONS:
+            rule = RuleSpans(
+                "select",
+                replace=[label] if option == "replace" else [],
+                add=[label] if option == "add" else [],
+                rule_score=0.9,
+                override=[label] if option == "override" else [],
+            )
+            predicted = [
+                {(s, e, lab) for s, e, lab, *_ in prediction_of(rule(_copy(d))).spans} for d in docs
+            ]
+            f1[option] = (
+                span_scores([set(u.spans) for u in gold], predicted, labels=(label,))
+                .per_label[label]
+                .f1
+            )
+        choices.append(RuleChoice(label=label, f1=f1, chosen=pick_rule_option(f1)))
+    return tuple(choices)
+
+
+def pick_rule_option(f1: Mapping[str, float]) -> str:
+    """The option with the best validation F1; on a tie, the one leaning most on rules."""
+    return max(RULE_OPTIONS, key=lambda o: (round(f1[o], 6), _TIE_PREFERENCE[o]))
+
+
+def _copy(doc):
+    from spacy.tokens import Doc
+
+    copy = Doc(doc.vocab).from_bytes(doc.to_bytes(exclude=["user_data"]))
+    copy.user_data[SCORES_KEY] = dict(doc.user_data.get(SCORES_KEY, {}))
+    return copy
+
+
+def _apply_rules(nlp, rules: Iterable[RuleChoice]) -> None:
+    rules = list(rules)
+    for name in _rule_pipe_names(nlp):
+        nlp.remove_pipe(name)
+    nlp.add_pipe(
+        "rule_spans",
+        config={
+            "replace": [r.label for r in rules if r.chosen == "replace"],
+            "add": [r.label for r in rules if r.chosen == "add"],
+            "override": [r.label for r in rules if r.chosen == "override"],
+            "rule_score": 0.9,
+        },
+    )
