@@ -10,7 +10,7 @@ held-out notices, and prints pooled macro-F1 and accuracy for:
 - `CharNgramCats` as configured in `corpus_tools/configs/train.cfg`.
 The test split is not read.
 
-    uv run python benchmarks/measure_type_cv.py [--export exports/seed] [--folds 6]
+    uv run python benchmarks/measure_type_cv.py [--export exports/corpus] [--folds 6]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def fit_predict(settings: dict | None, train: list, test: list) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--export", type=Path, default=ROOT / "exports" / "seed")
+    parser.add_argument("--export", type=Path, default=ROOT / "exports" / "corpus")
     parser.add_argument("--folds", type=int, default=6)
     args = parser.parse_args()
 

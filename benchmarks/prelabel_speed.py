@@ -45,8 +45,8 @@ def sample_units(n: int) -> list:
 def quick_model(tmp: Path) -> Path:
     from corpus_tools.model import train_model
 
-    print("training a stand-in model on exports/seed (300 steps)…", flush=True)
-    return train_model(ROOT / "exports" / "seed", tmp / "model", max_steps=300).model_dir
+    print("training a stand-in model on exports/corpus (300 steps)…", flush=True)
+    return train_model(ROOT / "exports" / "corpus", tmp / "model", max_steps=300).model_dir
 
 
 def load_seconds(model_dir: Path) -> tuple[float, float]:

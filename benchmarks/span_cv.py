@@ -11,7 +11,7 @@ notices, and prints pooled exact-span P/R/F1 per label for:
   the validation split).
 The test split is not read.
 
-    uv run python benchmarks/span_cv.py [--export exports/seed] [--folds 6]
+    uv run python benchmarks/span_cv.py [--export exports/corpus] [--folds 6]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def fit_predict(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--export", type=Path, default=ROOT / "exports" / "seed")
+    parser.add_argument("--export", type=Path, default=ROOT / "exports" / "corpus")
     parser.add_argument("--folds", type=int, default=6)
     args = parser.parse_args()
 

@@ -12,7 +12,7 @@ the 171 pairs beside the pooled figure and the issue's target. The named
 baselines (the TF-IDF classifier of `evaluate`; the rule finders alone) are
 scored over the same pairs. The test split is not read.
 
-    uv run python benchmarks/split_spread.py [--export exports/seed] [--folds 6] [--size 2]
+    uv run python benchmarks/split_spread.py [--export exports/corpus] [--folds 6] [--size 2]
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def scores_of(idx, units, types, predicted, spans, name) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--export", type=Path, default=BENCHMARKS.parent / "exports" / "seed")
+    parser.add_argument("--export", type=Path, default=BENCHMARKS.parent / "exports" / "corpus")
     parser.add_argument("--folds", type=int, default=6)
     parser.add_argument("--size", type=int, default=2, help="notices per imagined test split")
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from corpus_tools.errors import CorpusToolsError
+from corpus_tools.schema import SPAN_LABELS
 
 app = typer.Typer(
     name="corpus-tools",
@@ -380,7 +382,7 @@ def export_command(
     (dataset card) and DIR/export-report.json; splits are by document.
 
     Example: corpus-tools export data/annotations/label-studio/*.json -o exports/corpus
-    (or: corpus-tools export --project "Work-safety notices" -o exports/seed)
+    (or: corpus-tools export --project "Work-safety notices" -o exports/corpus)
     """
     from rich.table import Table
 
@@ -467,11 +469,18 @@ def train_command(
             help="Choose rule spans per label where they beat the learned model on validation."
         ),
     ] = True,
+    whole_corpus: Annotated[
+        bool,
+        typer.Option(
+            help="Train on every split, keeping the config's measure-type mix and rule "
+            "options (chosen by `evaluate --group-by`), as the shipped model is trained."
+        ),
+    ] = False,
 ) -> None:
     """Train the pre-labeling model (measure type + spans) on an export's train split.
 
     Keeps the best checkpoint on the validation split. Example:
-    corpus-tools train exports/seed -o models/prelabel --max-steps 2000
+    corpus-tools train exports/corpus -o models/prelabel --whole-corpus
     """
     from corpus_tools.model import parse_overrides, train_model
 
@@ -496,6 +505,7 @@ def train_command(
         name=name,
         version=version,
         select_rules=select_rules,
+        whole_corpus=whole_corpus,
         progress=show,
     )
     for rule in result.rules:
@@ -534,18 +544,36 @@ def evaluate_command(
     baseline: Annotated[
         bool, typer.Option(help="Train and score the TF-IDF baseline on the train split.")
     ] = True,
+    group_by: Annotated[
+        GroupByOption | None,
+        typer.Option(
+            help="Grouped cross-validation instead of one split: hold out each issuer, "
+            "sector or genre whole, fit the model's config on the rest of the export "
+            "(every split), and print per-group figures beside the baseline fitted on "
+            "the same folds."
+        ),
+    ] = None,
+    folds: Annotated[
+        int, typer.Option(help="With --group-by: at most this many folds (groups are packed).")
+    ] = 10,
 ) -> None:
     """Score a model on an export split beside a char TF-IDF + linear baseline.
 
     Prints per-label P/R/F1, macro-F1, accuracy, the confusion matrix and
     exact-span P/R/F1 per label (with the span rules alone for comparison).
-    Example: corpus-tools evaluate models/prelabel exports/seed --json-out scores.json
+    With --group-by, scores by grouped cross-validation over issuers, sectors or
+    genres the model has not seen.
+    Example: corpus-tools evaluate models/prelabel exports/corpus --group-by sector
     """
     import json
 
     from rich.table import Table
 
     from corpus_tools.model import evaluate_model
+
+    if group_by is not None:
+        _print_cross_validation(model_dir, export_dir, group_by.value, folds, json_out)
+        return
 
     with console.status(f"Scoring on {', '.join(map(str, gold or [])) or split}…"):
         result = evaluate_model(
@@ -589,6 +617,91 @@ def evaluate_command(
         str(result.spans.micro.support),
     )
     out.print(spans)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(
+            json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        console.print(f"wrote {json_out}")
+
+
+class GroupByOption(StrEnum):
+    issuer = "issuer"
+    sector = "sector"
+    genre = "genre"
+
+
+def _print_cross_validation(
+    model_dir: Path, export_dir: Path, group_by: str, folds: int, json_out: Path | None
+) -> None:
+    import json
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from corpus_tools.model import cross_validate_export
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"cross-validating by {group_by}", total=None)
+
+        def advance(p) -> None:
+            bar.update(task, total=p.folds, completed=p.fold)
+
+        result = cross_validate_export(
+            model_dir, export_dir, group_by=group_by, folds=folds, progress=advance
+        )
+    out = Console()
+    table = Table(
+        title=f"grouped cross-validation by {group_by}: {result.n_groups} groups, "
+        f"{result.folds} folds, {result.n_units} units"
+    )
+    columns = ("group", "units", "docs", "macro-F1", "baseline", "accuracy", "baseline acc.")
+    for column in columns + tuple(f"{label} F1" for label in SPAN_LABELS):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for g in result.groups:
+        table.add_row(
+            g.group,
+            str(g.units),
+            str(g.documents),
+            f"{g.macro_f1:.3f}",
+            f"{g.baseline_macro_f1:.3f}",
+            f"{g.accuracy:.3f}",
+            f"{g.baseline_accuracy:.3f}",
+            *(f"{g.span_f1.get(label, 0.0):.2f}" for label in SPAN_LABELS),
+        )
+    table.add_section()
+    table.add_row(
+        "mean over groups",
+        "",
+        "",
+        f"{result.mean_group_macro_f1:.3f}",
+        f"{result.mean_group_baseline_macro_f1:.3f}",
+        "",
+        "",
+        "",
+        "",
+        "",
+    )
+    m, b = result.measure_type, result.baseline_measure_type
+    table.add_row(
+        "pooled",
+        str(result.n_units),
+        "",
+        f"{m.macro_f1:.3f}",
+        f"{b.macro_f1:.3f}",
+        f"{m.accuracy:.3f}",
+        f"{b.accuracy:.3f}",
+        *(f"{result.spans.per_label[label].f1:.2f}" for label in SPAN_LABELS),
+    )
+    out.print(table)
+    out.print(
+        f"baseline: {result.baseline_name}; spans pooled, rules alone: "
+        + ", ".join(
+            f"{label} {result.rules_only_spans.per_label[label].f1:.2f}" for label in SPAN_LABELS
+        )
+        + f"; measure-type calibration error (ECE, {10} bins): {result.calibration_error:.3f}",
+        highlight=False,
+    )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(

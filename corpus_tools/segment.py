@@ -124,6 +124,7 @@ class Role(StrEnum):
 # lookup on an enum class), over a millisecond per corpus pass.
 _ROLE_URL, _ROLE_TITLE, _ROLE_ORG, _ROLE_DATE = Role.URL, Role.TITLE, Role.ORG, Role.DATE
 _ROLE_CONTENTS = Role.CONTENTS
+_MARKER_CHAPTER = Marker.CHAPTER
 _ROLE_BODY, _ROLE_HEADING, _ROLE_FIELD = Role.BODY, Role.HEADING, Role.FIELD
 _ROLE_ATTACHMENT, _ROLE_ADDRESSEE = Role.ATTACHMENT, Role.ADDRESSEE
 _MARKER_CN_DUN, _MARKER_BOLD = Marker.CN_DUN, Marker.BOLD
@@ -726,7 +727,9 @@ def _paragraph(text: str, width: int) -> Paragraph:
     marker = marker_of(text)
     if role is _ROLE_ORG and marker is None:
         return Paragraph(text, _ROLE_ORG, None)
-    if marker is not None and _is_heading_line(text, width):
+    if marker is not None and (
+        _is_heading_line(text, width) or (marker is _MARKER_CHAPTER and not _has_terminal(text))
+    ):
         return Paragraph(text, _ROLE_HEADING, marker)
     return Paragraph(text, _ROLE_BODY, marker)
 

@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# Store the seed annotation set the way annotators' work arrives: push the
-# units to a fresh embedded Label Studio, load each pass under its annotator
-# account, pull the Label Studio JSON, and export the final set to exports/seed.
+# Store the annotation sets the way annotators' work arrives: push the units to
+# a fresh embedded Label Studio, load each pass under its annotator account,
+# pull the Label Studio JSON, and export the training corpus.
+#   data/annotations/label-studio/*.json   the final sets: the training data
+#   data/annotations/agreement/*.json      both passes of each set (agreement only)
+#   exports/corpus                         the dataset every model here is trained on
 # Re-runnable; uses a throw-away Label Studio home so nothing else is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 export XDG_DATA_HOME="$work/data"
 trap 'uv run corpus-tools studio stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-out=data/annotations/label-studio
-mkdir -p "$out"
+final=data/annotations/label-studio
+passes=data/annotations/agreement
+mkdir -p "$final" "$passes"
 
 uv run corpus-tools studio start
-uv run corpus-tools segment data/notices -o "$work/units.jsonl"
-# Both passes in one project, one annotator account each (agreement is measured on it).
-uv run corpus-tools push "$work/units.jsonl" --project "seed: two passes" --annotations data/annotations/first_pass.jsonl
-uv run corpus-tools push-annotations data/annotations/second_pass.jsonl --project "seed: two passes"
-uv run corpus-tools pull --project "seed: two passes" -o "$out/passes.json"
-# The adjudicated final set in a project of its own: the training data.
-uv run corpus-tools push "$work/units.jsonl" --project "seed: final" --annotations data/annotations/seed.jsonl
-uv run corpus-tools pull --project "seed: final" -o "$out/seed.json"
-uv run corpus-tools export "$out/seed.json" -o exports/seed
-uv run corpus-tools export "$out/passes.json" -o "$work/passes-export" --policy latest
+
+store() {  # name units-source first-pass second-pass final-set
+  local name=$1 source=$2 first=$3 second=$4 final_set=$5
+  uv run corpus-tools segment $source -o "$work/$name-units.jsonl"
+  # Both passes in one project, one annotator account each (agreement is measured on it).
+  uv run corpus-tools push "$work/$name-units.jsonl" --project "$name: two passes" --annotations "$first"
+  uv run corpus-tools push-annotations "$second" --project "$name: two passes"
+  uv run corpus-tools pull --project "$name: two passes" -o "$passes/$name-passes.json"
+  # The final set in a project of its own: the training data.
+  uv run corpus-tools push "$work/$name-units.jsonl" --project "$name: final" --annotations "$final_set"
+  uv run corpus-tools pull --project "$name: final" -o "$final/$name.json"
+  uv run corpus-tools export "$passes/$name-passes.json" -o "$work/$name-passes-export" --policy latest
+}
+
+store seed data/notices data/annotations/first_pass.jsonl data/annotations/second_pass.jsonl data/annotations/seed.jsonl
+store more "$(ls data/more-notices/*.txt | tr '\n' ' ')" data/annotations/more/first_pass.jsonl \
+  data/annotations/more/second_pass.jsonl data/annotations/more/first_pass.jsonl
+
+uv run corpus-tools export "$final"/*.json -o exports/corpus

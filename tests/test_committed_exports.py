@@ -1,12 +1,14 @@
-"""The committed Label Studio JSON of the seed set and its Hugging Face export."""
+"""The committed annotation sets (Label Studio JSON) and the corpus export trained on."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import datasets
 import pytest
 
+from corpus_tools.errors import InputFileError
 from corpus_tools.export import verify_export
 from corpus_tools.schema import (
     LS_MEASURE_TYPE,
@@ -15,21 +17,37 @@ from corpus_tools.schema import (
     SPAN_LABELS,
     dataset_features,
 )
-from tests.conftest import PROJECT_ROOT
+from corpus_tools.segment import iter_units
+from tests.conftest import NEW_NOTICES, PROJECT_ROOT
 
 STORED = PROJECT_ROOT / "data" / "annotations" / "label-studio"
 AGREEMENT = PROJECT_ROOT / "data" / "annotations" / "agreement"
-EXPORT = PROJECT_ROOT / "exports" / "seed"
+EXPORT = PROJECT_ROOT / "exports" / "corpus"
+TRAINING_FILES = sorted(STORED.glob("*.json"))
+ALL_FILES = TRAINING_FILES + sorted(AGREEMENT.glob("*.json"))
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def passes() -> list[dict]:
-    return json.loads((AGREEMENT / "seed-passes.json").read_text(encoding="utf-8"))
+def training_tasks() -> list[dict]:
+    return [task for path in TRAINING_FILES for task in load(path)]
 
 
-@pytest.mark.parametrize("path", [AGREEMENT / "seed-passes.json", STORED / "seed.json"], ids=lambda p: p.name)
+def test_the_training_files_are_the_final_sets():
+    # every *.json under label-studio/ is training data; both-pass files live apart
+    assert [p.name for p in TRAINING_FILES] == ["more.json", "seed.json"]
+    assert [p.name for p in sorted(AGREEMENT.glob("*.json"))] == [
+        "more-passes.json",
+        "seed-passes.json",
+    ]
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
 def test_stored_label_studio_json_is_sound(path):
-    tasks = json.loads(path.read_text(encoding="utf-8"))
+    tasks = load(path)
     assert len(tasks) >= 1500
     for task in tasks:
         text = task["data"]["text"]
@@ -45,7 +63,27 @@ def test_stored_label_studio_json_is_sound(path):
                     assert text[value["start"] : value["end"]] == value["text"]
 
 
-def test_each_pass_has_its_own_annotator_account(passes):
+def test_training_sets_are_broad_enough(training_tasks):
+    data = [t["data"] for t in training_tasks if t["annotations"]]
+    assert len(data) >= 3800
+    assert len({d["doc_id"] for d in data}) >= 55
+    groups = {(d["issuer"], d["sector"]) for d in data}
+    assert len(groups) >= 30
+    genres = Counter(d["genre"] for d in data)
+    assert len(genres) >= 5 and all(genres.values())
+    assert genres["年度工作通知"] == 1852 and genres["实施方案"] >= 1500
+    assert genres["责任制"] >= 300 and genres["部门规章"] >= 150
+
+
+def test_no_training_unit_occurs_in_an_external_notice(training_tasks):
+    external = {u.text for u in iter_units([NEW_NOTICES]) if not isinstance(u, InputFileError)}
+    assert len(external) > 200
+    assert not [t for t in training_tasks if t["data"]["text"] in external]
+
+
+@pytest.mark.parametrize("name", ["seed-passes.json", "more-passes.json"])
+def test_each_pass_has_its_own_annotator_account(name):
+    passes = load(AGREEMENT / name)
     annotators = {
         annotation["completed_by"]["email"] for task in passes for annotation in task["annotations"]
     }
@@ -54,9 +92,19 @@ def test_each_pass_has_its_own_annotator_account(passes):
     assert len(doubly) >= 200
 
 
+def test_the_blind_pass_covers_every_genre_and_many_sub_plans():
+    passes = load(AGREEMENT / "more-passes.json")
+    doubly = [t["data"] for t in passes if len(t["annotations"]) == 2]
+    all_units = [t["data"] for t in passes]
+    assert len(doubly) >= 0.15 * len(all_units)
+    assert {d["genre"] for d in doubly} == {d["genre"] for d in all_units}
+    sub_plans = {d["sector"] for d in doubly if d["genre"] == "实施方案"}
+    assert len(sub_plans) >= 10
+
+
 def test_committed_export_loads_both_ways():
     counts = verify_export(EXPORT)
-    assert sum(counts.values()) >= 1500
+    assert sum(counts.values()) >= 3800
     from_disk = datasets.load_from_disk(str(EXPORT / "dataset"))
     assert from_disk["train"].features == dataset_features()
     parquet = datasets.load_dataset(

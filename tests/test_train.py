@@ -14,11 +14,13 @@ from corpus_tools.errors import ExportError, ModelError
 from corpus_tools.model import (
     classification_scores,
     evaluate_model,
+    iter_gold,
     load_export,
     load_model,
     model_info,
     parse_overrides,
     pick_rule_option,
+    read_meta,
     span_scores,
     train_model,
 )
@@ -58,6 +60,24 @@ def test_training_is_seeded(tiny_export, tmp_path):
     assert a.best_score == b.best_score
     text = "企业要每月开展风险辨识评估和隐患治理。"
     assert load_model(a.model_dir)(text).cats == load_model(b.model_dir)(text).cats
+
+
+def test_whole_corpus_training_reads_every_split_and_keeps_the_config_choices(
+    tiny_export, tmp_path
+):
+    result = train_model(tiny_export, tmp_path / "m", max_steps=10, whole_corpus=True)
+    assert result.n_train == 120  # 80 train + 20 validation + 20 test
+    assert result.rules == () and result.measure_type_mix is None
+    meta = read_meta(result.model_dir)["corpus_tools"]
+    assert meta["trained_on"] == ["test", "train", "validation"]
+    rules = spacy.util.load_config(result.model_dir / "config.cfg")["components"]["rule_spans"]
+    assert rules["override"] == ["RESPONSIBLE_BODY"]
+    assert rules["replace"] == ["DEADLINE", "FREQUENCY"]
+    # a test-split text is now in-sample: the CRF learned its spans
+    nlp = load_model(result.model_dir)
+    test_unit = next(iter_gold(load_export(tiny_export)["test"]))
+    predicted = {(e.start_char, e.end_char, e.label_) for e in nlp(test_unit.text).ents}
+    assert set(test_unit.spans) <= predicted
 
 
 def test_progress_and_overrides(tiny_export, tmp_path):

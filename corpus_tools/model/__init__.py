@@ -53,6 +53,13 @@ from corpus_tools.model.spans import SCORES_KEY, decode_bio, score_key, set_span
 
 if TYPE_CHECKING:
     from corpus_tools.model.baseline import BASELINE_NAME, tfidf_baseline
+    from corpus_tools.model.cross_validation import (
+        CrossValidationResult,
+        FoldProgress,
+        GroupBy,
+        cross_validate,
+        cross_validate_export,
+    )
     from corpus_tools.model.evaluation import EvaluationResult, evaluate_model
     from corpus_tools.model.gold import (
         GoldUnit,
@@ -83,6 +90,11 @@ if TYPE_CHECKING:
 
 # name → the module (of this package) that holds it, imported on first use
 _LAZY = {
+    "CrossValidationResult": "cross_validation",
+    "FoldProgress": "cross_validation",
+    "GroupBy": "cross_validation",
+    "cross_validate": "cross_validation",
+    "cross_validate_export": "cross_validation",
     "BASELINE_NAME": "baseline",
     "tfidf_baseline": "baseline",
     "EvaluationResult": "evaluation",
@@ -120,6 +132,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CrossValidationResult",
+    "FoldProgress",
+    "GroupBy",
+    "cross_validate",
+    "cross_validate_export",
     "BASELINE_NAME",
     "DEFAULT_CONFIG",
     "NGRAM_COMPONENT",

@@ -71,7 +71,7 @@ def evaluate_model(
     spans = span_scores(
         gold_spans, [{(s, e, lab) for s, e, lab, *_ in p.spans} for p in predictions]
     )
-    rules = span_scores(gold_spans, [_rule_spans(nlp, u.text) for u in gold])
+    rules = span_scores(gold_spans, [rules_alone_spans(nlp, u.text) for u in gold])
     if baseline:
         train_gold = list(iter_gold(export_split(dataset, "train", source=str(export_dir))))
         predict = tfidf_baseline(
@@ -94,7 +94,7 @@ def evaluate_model(
     )
 
 
-def _rule_spans(nlp, text: str) -> set[tuple[int, int, str]]:
+def rules_alone_spans(nlp, text: str) -> set[tuple[int, int, str]]:
     """The rule finders' spans, read as the pipeline reads them (`rule_finds`)."""
     doc = nlp.make_doc(text)
     return {(s, e, label) for label in RULE_FINDERS for s, e in rule_finds(doc, text, label)}

@@ -28,6 +28,11 @@ class GoldUnit:
     text: str
     measure_type: str
     spans: tuple[tuple[int, int, str], ...]
+    # what grouped cross-validation holds out whole
+    doc_id: str = ""
+    issuer: str = ""
+    sector: str = ""
+    genre: str = ""
 
 
 def load_export(export_dir: Path | str):
@@ -84,7 +89,8 @@ def iter_gold(part) -> Iterator[GoldUnit]:
     spans_feature = part.features["spans"]
     inner = spans_feature[0] if isinstance(spans_feature, list) else spans_feature.feature
     span_label = inner["label"]
-    columns = [c for c in ("id", "text", "measure_type", "spans") if c in part.column_names]
+    wanted = ("id", "text", "measure_type", "spans", "doc_id", "issuer", "sector", "genre")
+    columns = [c for c in wanted if c in part.column_names]
     for i, row in enumerate(part.select_columns(columns)):
         spans = tuple(
             (
@@ -99,6 +105,10 @@ def iter_gold(part) -> Iterator[GoldUnit]:
             text=row["text"],
             measure_type=mt.int2str(row["measure_type"]),
             spans=spans,
+            doc_id=row.get("doc_id") or "",
+            issuer=row.get("issuer") or "",
+            sector=row.get("sector") or "",
+            genre=row.get("genre") or "",
         )
 
 
@@ -133,6 +143,7 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
                 text=row["text"],
                 measure_type=row["measure_type"],
                 spans=tuple((s["start"], s["end"], s["label"]) for s in row["spans"]),
+                doc_id=row.get("doc_id") or "",
             )
         )
     if not gold:
@@ -142,8 +153,13 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
 
 @cache
 def _gold_cached(path: str, split: str) -> tuple[GoldUnit, ...]:
+    """Units of one split, or of several joined by commas (`train,validation,test`)."""
     dataset = load_export(path)
-    return tuple(iter_gold(export_split(dataset, split, source=path)))
+    return tuple(
+        unit
+        for name in split.split(",")
+        for unit in iter_gold(export_split(dataset, name.strip(), source=path))
+    )
 
 
 def make_example(nlp, unit: GoldUnit, misaligned: Counter | None = None):

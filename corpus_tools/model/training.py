@@ -134,11 +134,17 @@ def train_model(
     name: str = DEFAULT_NAME,
     version: str = DEFAULT_VERSION,
     select_rules: bool = True,
+    whole_corpus: bool = False,
     progress: Callable[[TrainProgress], None] | None = None,
 ) -> TrainResult:
     """Train the pipeline of `config_path` (default: the project's config) on
     the export's train split, keep the best checkpoint on its validation
-    split, choose rule options per span label there, and save to `output_dir`."""
+    split, choose rule options per span label there, and save to `output_dir`.
+
+    With `whole_corpus` it trains on every split and keeps the config's
+    measure-type mix and rule options (chosen by grouped cross-validation,
+    `corpus-tools evaluate --group-by`): the validation split, now trained on,
+    would favour what was fitted to it."""
     from spacy.schemas import ConfigSchemaTraining
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import (
@@ -162,6 +168,9 @@ def train_model(
     if not config_path.is_file():
         raise ModelError(f"{config_path}: no such training config")
     all_overrides = _schema_overrides(export_dir, seed) | dict(overrides or {})
+    if whole_corpus:
+        all_overrides["corpora.train.split"] = ",".join(dataset)
+        select_rules = False
     if max_steps is not None:
         all_overrides["training.max_steps"] = max_steps
     if max_epochs is not None:
@@ -228,7 +237,7 @@ def train_model(
         nlp = spacy.load(best_dir)
 
     dev_gold = list(iter_gold(dev_part))
-    mix = choose_mix(nlp, dev_gold)
+    mix = None if whole_corpus else choose_mix(nlp, dev_gold)
     rules = choose_rules(nlp, dev_gold) if select_rules else ()
     if rules:
         _apply_rules(nlp, rules)
@@ -248,6 +257,7 @@ def train_model(
                 "measure_types": list(MEASURE_TYPES),
                 "span_labels": list(SPAN_LABELS),
                 "export": str(export_dir),
+                "trained_on": sorted(dataset) if whole_corpus else ["train"],
                 "seed": seed,
                 "best_step": best_step,
                 "validation_scores": best_scores,
@@ -266,7 +276,7 @@ def train_model(
         best_score=float(best_score),
         best_step=best_step,
         steps=last_step,
-        n_train=len(train_part),
+        n_train=sum(len(dataset[name]) for name in dataset) if whole_corpus else len(train_part),
         n_validation=len(dev_part),
         misaligned_spans=dict(misaligned),
         rules=tuple(rules),

@@ -1,0 +1,140 @@
+"""Collect the annotators' batches of the more-notices set into data/annotations/more/.
+
+Annotators worked on batches of units (JSON Lines, one judgement a unit, span
+offsets resolved from span texts and checked). Their records are re-keyed to the
+current segmenter output by source file and exact text (`align_by_source_text`);
+a judgement whose unit text changed is reported, never stretched. Units whose
+text also occurs in an external notice are left out: those notices are for
+evaluation only.
+
+usage: uv run python scripts/collect_more_annotations.py BATCH_DIR
+writes data/annotations/more/{first_pass,second_pass}.jsonl and hard-calls.md
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from corpus_tools.seed import judgement_problem
+from corpus_tools.segment import iter_units
+
+ROOT = Path(__file__).resolve().parent.parent
+MORE = ROOT / "data" / "more-notices"
+EXTERNAL = ROOT / "data" / "new-notices"
+OUT = ROOT / "data" / "annotations" / "more"
+
+
+def with_closing_qualifier(text: str, span: dict) -> dict:
+    """A body whose name ends in a bracketed qualifier (`应急管理厅（局）`, `煤矿企业(煤矿)`).
+
+    The annotators' checking tool refused spans ending in a bracket, so such names
+    were cut before it; the guidelines keep a body's whole name with its qualifiers.
+    """
+    end = span["end"]
+    if span["label"] != "RESPONSIBLE_BODY" or end >= len(text) or text[end] not in "（(":
+        return span
+    close = QUALIFIER.match(text, end)
+    if close is None:
+        return span
+    return {**span, "end": close.end(), "text": text[span["start"] : close.end()]}
+
+
+QUALIFIER = re.compile(r"[（(][\u4e00-\u9fff、]{1,6}[)）]")
+
+
+def source_key(doc_id: str) -> str:
+    return doc_id.split("#")[0].removesuffix("_pdf")
+
+
+def main(batch_dir: Path) -> None:
+    units = [u for u in iter_units(sorted(MORE.glob("*.txt"))) if u.kind == "body"]
+    external = {u.text for u in iter_units([EXTERNAL]) if u.kind == "body"}
+    # A text can repeat in one document (duty lists by post): its judgements go to
+    # its units in reading order.
+    by_text: dict[tuple[str, str], list] = {}
+    for unit in units:
+        by_text.setdefault((source_key(unit.doc_id), unit.text), []).append(unit)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for pass_name, pattern in (
+        ("first_pass", "batch[0-9]*.resolved.jsonl"),
+        ("second_pass", "blind*.resolved.jsonl"),
+    ):
+        placed, unplaced, held_out = [], 0, 0
+        seen = set()
+        queues = {key: list(found) for key, found in by_text.items()}
+        for path in sorted(batch_dir.glob(pattern)):
+            for line in path.open(encoding="utf-8"):
+                record = json.loads(line)
+                queue = queues.get((source_key(record["doc_id"]), record["text"]))
+                unit = queue.pop(0) if queue else None
+                if unit is None:
+                    unplaced += 1
+                    continue
+                if unit.text in external:
+                    held_out += 1
+                    continue
+                if unit.unit_id in seen:
+                    continue
+                seen.add(unit.unit_id)
+                record = {**record, "unit_id": unit.unit_id, "doc_id": unit.doc_id}
+                record["spans"] = [
+                    with_closing_qualifier(record["text"], s) for s in record["spans"]
+                ]
+                record["annotator"] = "annotator_1" if pass_name == "first_pass" else "annotator_2"
+                problem = judgement_problem(record)
+                if problem:
+                    raise SystemExit(f"{path.name}: {record['unit_id']}: {problem}")
+                placed.append(record)
+        order = {u.unit_id: i for i, u in enumerate(units)}
+        placed.sort(key=lambda r: order[r["unit_id"]])
+        with (OUT / f"{pass_name}.jsonl").open("w", encoding="utf-8") as handle:
+            for record in placed:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(
+            f"{pass_name}: {len(placed)} placed, {unplaced} whose unit text changed, {held_out} held out (external)"
+        )
+        if pass_name == "first_pass":
+            missing = [u for u in units if u.unit_id not in seen and u.text not in external]
+            print(f"  {len(missing)} current body units without a first-pass judgement")
+            with (batch_dir / "to_annotate.jsonl").open("w", encoding="utf-8") as handle:
+                for u in missing:
+                    handle.write(
+                        json.dumps(
+                            {
+                                "unit_id": u.unit_id,
+                                "doc_id": u.doc_id,
+                                "title": u.title,
+                                "section_path": list(u.section_path),
+                                "item_parenthetical": u.item_parenthetical,
+                                "text": u.text,
+                                "prev": "",
+                                "next": "",
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
+            print(
+                "  per genre:",
+                dict(
+                    Counter(
+                        next(x.genre for x in units if x.unit_id == r["unit_id"]) for r in placed
+                    )
+                ),
+            )
+    hard_calls = sorted(batch_dir.glob("*-hard-calls.md"))
+    with (OUT / "hard-calls.md").open("w", encoding="utf-8") as handle:
+        handle.write(
+            "# Hard calls (more-notices set)\n\nWritten down by each annotator while working: sentence, decision, rule applied.\n"
+        )
+        for path in hard_calls:
+            handle.write(f"\n## {path.stem.removesuffix('-hard-calls')}\n\n")
+            handle.write(path.read_text(encoding="utf-8").strip() + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
