@@ -40,8 +40,8 @@ def main() -> None:
     parser.add_argument("--export", type=Path, default=ROOT / "exports" / "corpus")
     parser.add_argument("--group-by", default="sector", choices=[g.value for g in GroupBy])
     parser.add_argument("--folds", type=int, default=10)
-    parser.add_argument("--documents", type=int, nargs="+", default=[8, 16, 24, 32, 48, 0])
-    parser.add_argument("--seeds", type=int, default=2, help="draws of documents per point")
+    parser.add_argument("--documents", type=int, nargs="+", default=[8, 16, 24, 36, 48, 0])
+    parser.add_argument("--seeds", type=int, default=1, help="draws of documents per point")
     args = parser.parse_args()
 
     dataset = load_export(args.export)
@@ -52,7 +52,7 @@ def main() -> None:
     )
     print(
         f"{'documents':>10} {'units':>7} {'macro-F1':>9} {'baseline':>9} "
-        f"{'mean/group':>10} {'baseline':>9} {'RB F1':>6} {'seconds':>8}"
+        f"{'mean/group':>10} {'baseline':>9} {'seconds':>8}"
     )
     for documents in args.documents:
         seeds = range(args.seeds) if documents else range(1)
@@ -60,8 +60,13 @@ def main() -> None:
         for seed in seeds:
             started = time.perf_counter()
             recorder = Recorder(thin_to(documents, seed))
+            # the measure-type classifier alone: the curve is about macro-F1
             r = cross_validate(
-                units, group_by=args.group_by, folds=args.folds, train_filter=recorder
+                units,
+                group_by=args.group_by,
+                folds=args.folds,
+                train_filter=recorder,
+                components=["char_ngram_cats"],
             )
             rows.append((r, recorder.sizes, time.perf_counter() - started))
         print_row(rows)
@@ -93,7 +98,6 @@ def print_row(rows) -> None:
         f"{mean(lambda r: r.baseline_measure_type.macro_f1):>9.3f} "
         f"{mean(lambda r: r.mean_group_macro_f1):>10.3f} "
         f"{mean(lambda r: r.mean_group_baseline_macro_f1):>9.3f} "
-        f"{mean(lambda r: r.spans.per_label['RESPONSIBLE_BODY'].f1):>6.3f} "
         f"{sum(t for _, _, t in rows) / n:>8.0f}",
         flush=True,
     )

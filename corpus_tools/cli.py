@@ -617,6 +617,25 @@ def evaluate_command(
         str(result.spans.micro.support),
     )
     out.print(spans)
+    if result.per_notice:
+        notices = Table(title="per notice (measure-type macro-F1 beside the baseline)")
+        for column in ("notice", "units", "macro-F1", "baseline", "accuracy", "baseline acc."):
+            notices.add_column(column, justify="left" if column == "notice" else "right")
+        for column in SPAN_LABELS:
+            notices.add_column(f"{column} F1", justify="right")
+        for n in result.per_notice:
+            notices.add_row(
+                n.notice,
+                str(n.units),
+                f"{n.macro_f1:.3f}",
+                f"{n.baseline_macro_f1:.3f}",
+                f"{n.accuracy:.3f}",
+                f"{n.baseline_accuracy:.3f}",
+                *(f"{n.span_f1.get(label, 0.0):.2f}" for label in SPAN_LABELS),
+            )
+        out.print(notices)
+    if baseline:
+        out.print(f"baseline fitted on: {', '.join(result.baseline_trained_on)}", highlight=False)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(

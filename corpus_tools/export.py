@@ -163,6 +163,8 @@ class Agreement:
     measure_type_kappa: float | None = None
     span_f1: dict[str, float | None] = field(default_factory=dict)
     span_f1_micro: float | None = None
+    # Cohen's kappa of each measure type against the rest (None where neither pass used it)
+    measure_type_kappa_per_label: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,7 +623,12 @@ def agreement(records: Iterable[TaskRecord]) -> Agreement:
     pairs = frame.join(frame, on="task", suffix="_b").filter(
         pl.col("annotator") < pl.col("annotator_b")
     )
-    kappa = cohen_kappa(pairs["measure_type"].to_list(), pairs["measure_type_b"].to_list())
+    first, second = pairs["measure_type"].to_list(), pairs["measure_type_b"].to_list()
+    kappa = cohen_kappa(first, second)
+    per_label = {
+        label: cohen_kappa([m == label for m in first], [m == label for m in second])
+        for label in MEASURE_TYPES
+    }
     observed = float((pairs["measure_type"] == pairs["measure_type_b"]).mean())
     matched: Counter[str] = Counter()
     marked: Counter[str] = Counter()
@@ -642,6 +649,7 @@ def agreement(records: Iterable[TaskRecord]) -> Agreement:
         measure_type_kappa=kappa,
         span_f1=span_f1,
         span_f1_micro=sum(matched.values()) / total if total else None,
+        measure_type_kappa_per_label=per_label,
     )
 
 

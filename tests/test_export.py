@@ -426,6 +426,12 @@ def test_agreement_on_constructed_case():
     assert a.span_f1["FREQUENCY"] is None
     assert a.span_f1_micro == pytest.approx(4 / 7)
     assert report.multi_annotated_tasks == 4
+    # one type against the rest: enforcement a TTFF / b TFFF -> (3/4 - 1/2) / (1/2)
+    per_label = a.measure_type_kappa_per_label
+    assert per_label["enforcement"] == pytest.approx(0.5)
+    assert per_label["training"] == pytest.approx(0.5)
+    assert per_label["other"] == pytest.approx(1.0)
+    assert per_label["emergency"] is None  # neither pass used it
 
 
 # --------------------------------------------------------------------------- counted, not dropped

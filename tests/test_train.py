@@ -318,6 +318,55 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
     assert state["_coef"] is None and state["_first"] is None
 
 
+@pytest.mark.parametrize(
+    ("text", "cues"),
+    [
+        ("各部门要每月开展隐患排查。", {"directive"}),
+        ("商户未设置烟感和灭火器。", {"defect", "no-directive"}),
+        ("为了加强应急预案管理，制定本办法。", {"purpose", "directive"}),
+        (
+            "本办法所称应急预案，是指为有效预防和控制可能发生的事故而预先制定的方案。",
+            {"definition", "directive"},
+        ),
+        ("到2026年底，重大事故隐患动态清零。", {"target", "no-directive"}),
+        ("安全形势总体平稳。", {"no-directive"}),
+    ],
+)
+def test_cue_words(text, cues):
+    from corpus_tools.model.char_ngram_cats import CUE_MARK, cue_words
+
+    assert {c.removeprefix(CUE_MARK) for c in cue_words(text)} == cues
+
+
+def test_cue_words_are_features_the_classifier_learns_and_stores(tmp_path):
+    from spacy.training import Example
+
+    from corpus_tools.model import CharNgramCats
+
+    # the same words, ordered or found missing: only the cues tell them apart
+    texts = {
+        "risk_hazard": ["要设置烟感和灭火器。", "要配齐消防器材。", "要设置疏散指示标志。"],
+        "other": ["未设置烟感和灭火器。", "未配齐消防器材。", "未设置疏散指示标志。"],
+    }
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    examples = [
+        Example.from_dict(nlp.make_doc(t), {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
+        for label, ts in texts.items()
+        for t in ts
+    ]
+    component = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, cues=True)
+    component.initialize(lambda: examples)
+    component.to_disk(tmp_path / "c")
+    loaded = CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=False, weight=0.0)
+    loaded.from_disk(tmp_path / "c")
+    assert loaded.cues
+    probe = ["未张贴安全警示标识。", "要张贴安全警示标识。"]
+    assert loaded.batch_probabilities(probe) == pytest.approx(component.batch_probabilities(probe))
+    other, risk = MEASURE_TYPES.index("other"), MEASURE_TYPES.index("risk_hazard")
+    found, ordered = loaded.batch_probabilities(probe)
+    assert found[other] > found[risk] and ordered[risk] > ordered[other]
+
+
 def test_training_records_the_measure_type_mix_chosen_on_validation(tiny_model):
     meta = json.loads((tiny_model / "meta.json").read_text(encoding="utf-8"))
     mix = meta["corpus_tools"]["measure_type_mix"]

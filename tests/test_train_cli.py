@@ -138,6 +138,7 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
         [
             {
                 "unit_id": "ext:0001",
+                "doc_id": "02_shandong#2024",
                 "text": text,
                 "measure_type": "oversight",
                 "spans": [
@@ -147,6 +148,7 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
             },
             {
                 "unit_id": "ext:0002",
+                "doc_id": "04_nea",
                 "text": "加强宣传教育。",
                 "measure_type": "study_publicity",
                 "spans": [],
@@ -172,6 +174,12 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     assert data["split"] == "external.jsonl" and data["n_units"] == 2
     assert data["spans"]["per_label"]["RESPONSIBLE_BODY"]["support"] == 1
     assert data["spans"]["per_label"]["FREQUENCY"]["support"] == 1
+    # each notice scored on its own, beside the baseline
+    assert "per notice" in result.output and "baseline fitted on: train" in result.output
+    notices = {n["notice"]: n for n in data["per_notice"]}
+    assert set(notices) == {"02_shandong", "04_nea"}
+    assert notices["02_shandong"]["units"] == notices["04_nea"]["units"] == 1
+    assert notices["02_shandong"]["span_f1"]["FREQUENCY"] == 1.0
 
 
 def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tmp_path):

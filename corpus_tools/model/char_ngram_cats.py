@@ -35,6 +35,34 @@ def char_ngrams(text: str, low: int, high: int) -> list[str]:
 
 
 FIRST_CLAUSE_MARK = "\x01"  # keeps first-clause n-grams apart from the body's in one vocabulary
+CUE_MARK = "\x02"  # cue words are features no character n-gram can spell
+
+# What a sentence does, whoever wrote it: an order has a modal or a directive
+# verb; a finding states a defect and orders nothing; a purpose clause, a
+# definition or a target orders nothing either. Character n-grams see the
+# words, not their absence: "no directive at all" is a feature of its own.
+_CUES: dict[str, re.Pattern[str]] = {
+    "directive": re.compile(
+        "要|应|须|必须|严禁|禁止|不得|务必|确保|加强|开展|推进|落实|建立|健全|完善|组织|强化|"
+        "实施|做好|抓好|推动|督促|指导|严格|深化|提升|加快|持续|坚决|切实|负责|制定|编制"
+    ),
+    "defect": re.compile(
+        "未|没有|无法|不到位|不符合|不规范|缺少|缺失|过期|损坏|堵塞|占用|私拉|乱接|失效|超期|违规|擅自"
+    ),
+    "purpose": re.compile("^(?:为了?|根据|依据)"),
+    "definition": re.compile("是指|所称|包括以下|分为|适用于|下列情形"),
+    "target": re.compile("到20\\d\\d年|实现|达到|下降|明显|显著|基本|全面完成|不低于|%|％"),
+}
+
+
+def cue_words(text: str) -> list[str]:
+    """The cue features of a text (`_CUES`), `no-directive` when it orders nothing."""
+    found = [CUE_MARK + name for name, pattern in _CUES.items() if pattern.search(text)]
+    if CUE_MARK + "directive" not in found:
+        found.append(CUE_MARK + "no-directive")
+    return found
+
+
 _FIRST_CLAUSE_END = re.compile(r"[，,；;。]")
 
 
@@ -69,8 +97,10 @@ class CharNgramCats:
         weight: float,
         strip_markers: bool = False,
         first_clause_weight: float = 0.0,
+        cues: bool = False,
     ) -> None:
         self.name = name
+        self.cues = cues
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
         self.C = C
         self.balanced = balanced
@@ -99,16 +129,21 @@ class CharNgramCats:
         if not texts:
             raise ModelError(f"{self.name}: no training examples with a measure type")
 
-        def vectorizer() -> TfidfVectorizer:
+        low, high = self.ngram_range
+
+        def body_features(text: str) -> list[str]:
+            return char_ngrams(text, low, high) + (cue_words(text) if self.cues else [])
+
+        def vectorizer(*, body: bool = False) -> TfidfVectorizer:
+            # `char_ngrams` is scikit-learn's analyzer="char"; the body adds the cue words
             return TfidfVectorizer(
-                analyzer="char",
-                ngram_range=self.ngram_range,
+                analyzer=body_features if body else lambda t: char_ngrams(t, low, high),
                 sublinear_tf=True,
                 dtype=numpy.float32,
             )
 
         parts = [measure_text(t, strip_markers=self.strip_markers) for t in texts]
-        body_vectorizer = vectorizer()
+        body_vectorizer = vectorizer(body=True)
         features = body_vectorizer.fit_transform([body for body, _ in parts])
         self.vocab = {g: int(i) for g, i in body_vectorizer.vocabulary_.items()}
         self._first = None
@@ -166,10 +201,11 @@ class CharNgramCats:
         scales: list[float] = []
         for text in texts:
             parts = measure_text(text, strip_markers=self.strip_markers)
-            for (vocab, scale), part in zip(blocks, parts, strict=False):
-                found = Counter(
-                    i for i in map(vocab.get, char_ngrams(part, low, high)) if i is not None
-                )
+            for block, ((vocab, scale), part) in enumerate(zip(blocks, parts, strict=False)):
+                grams = char_ngrams(part, low, high)
+                if block == 0 and self.cues:
+                    grams += cue_words(part)
+                found = Counter(i for i in map(vocab.get, grams) if i is not None)
                 columns += found
                 counts += found.values()
                 segments += [len(scales)] * len(found)
@@ -236,6 +272,7 @@ class CharNgramCats:
                     "weight": self.weight,
                     "strip_markers": self.strip_markers,
                     "first_clause_weight": self.first_clause_weight,
+                    "cues": self.cues,
                 },
                 ensure_ascii=False,
             ),
@@ -253,6 +290,7 @@ class CharNgramCats:
         self.weight = float(cfg["weight"])
         self.strip_markers = bool(cfg.get("strip_markers", False))
         self.first_clause_weight = float(cfg.get("first_clause_weight", 0.0))
+        self.cues = bool(cfg.get("cues", False))
         grams = json.loads((path / "ngrams.json").read_text(encoding="utf-8"))
         self.vocab = {g: i for i, g in enumerate(grams)}
         self._first = None
@@ -274,6 +312,7 @@ class CharNgramCats:
         "weight": 1.0,
         "strip_markers": False,
         "first_clause_weight": 0.0,
+        "cues": False,
     },
 )
 def make_char_ngram_cats(
@@ -285,6 +324,7 @@ def make_char_ngram_cats(
     weight: float,
     strip_markers: bool,
     first_clause_weight: float,
+    cues: bool,
 ) -> CharNgramCats:
     return CharNgramCats(
         name,
@@ -294,4 +334,5 @@ def make_char_ngram_cats(
         weight=weight,
         strip_markers=strip_markers,
         first_clause_weight=first_clause_weight,
+        cues=cues,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from corpus_tools.errors import ExportError
 from corpus_tools.model.baseline import BASELINE_NAME, tfidf_baseline
 from corpus_tools.model.gold import export_split, iter_gold, load_export, read_gold_file
-from corpus_tools.model.loading import load_model, model_info
+from corpus_tools.model.loading import load_model, model_info, read_meta
 from corpus_tools.model.prediction import prediction_of
 from corpus_tools.model.rule_spans import RULE_FINDERS, rule_finds
 from corpus_tools.model.scores import (
@@ -34,9 +34,29 @@ class EvaluationResult:
     baseline_measure_type: ClassificationScores
     rules_only_spans: SpanScores
     units_per_second: float
+    baseline_trained_on: tuple[str, ...] = ("train",)
+    per_notice: tuple[NoticeScores, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeScores:
+    """Figures for the units of one notice (a source file: its documents together)."""
+
+    notice: str
+    units: int
+    macro_f1: float
+    accuracy: float
+    baseline_macro_f1: float
+    baseline_accuracy: float
+    span_f1: dict[str, float]
+
+
+def notice_of(doc_id: str) -> str:
+    """The notice a unit came from: its doc id without the `#year` of a multi-notice file."""
+    return doc_id.split("#")[0]
 
 
 def evaluate_model(
@@ -72,14 +92,24 @@ def evaluate_model(
         gold_spans, [{(s, e, lab) for s, e, lab, *_ in p.spans} for p in predictions]
     )
     rules = span_scores(gold_spans, [rules_alone_spans(nlp, u.text) for u in gold])
+    # the baseline learns from what the model learned from: a model trained on
+    # the whole corpus is compared with a baseline fitted on the whole corpus
+    trained_on = tuple(read_meta(model_dir).get("corpus_tools", {}).get("trained_on") or ["train"])
+    base_predicted: list[str] = []
     if baseline:
-        train_gold = list(iter_gold(export_split(dataset, "train", source=str(export_dir))))
+        train_gold = [
+            u
+            for name in trained_on
+            for u in iter_gold(export_split(dataset, name, source=str(export_dir)))
+        ]
         predict = tfidf_baseline(
             [u.text for u in train_gold], [u.measure_type for u in train_gold], seed=seed
         )
-        base = classification_scores([u.measure_type for u in gold], predict(u.text for u in gold))
+        base_predicted = predict(u.text for u in gold)
+        base = classification_scores([u.measure_type for u in gold], base_predicted)
     else:
         base = classification_scores([], [])
+    per_notice = _per_notice(gold, predictions, base_predicted) if gold_files and baseline else ()
     return EvaluationResult(
         model_dir=str(model_dir),
         model_version=info.model_version,
@@ -91,7 +121,34 @@ def evaluate_model(
         baseline_measure_type=base,
         rules_only_spans=rules,
         units_per_second=round(speed, 1),
+        baseline_trained_on=trained_on,
+        per_notice=per_notice,
     )
+
+
+def _per_notice(gold, predictions, base_predicted) -> tuple[NoticeScores, ...]:
+    rows = []
+    for notice in sorted({notice_of(u.doc_id) for u in gold}):
+        idx = [i for i, u in enumerate(gold) if notice_of(u.doc_id) == notice]
+        truth = [gold[i].measure_type for i in idx]
+        model = classification_scores(truth, [predictions[i].measure_type for i in idx])
+        base = classification_scores(truth, [base_predicted[i] for i in idx])
+        spans = span_scores(
+            [set(gold[i].spans) for i in idx],
+            [{(s, e, lab) for s, e, lab, *_ in predictions[i].spans} for i in idx],
+        )
+        rows.append(
+            NoticeScores(
+                notice=notice,
+                units=len(idx),
+                macro_f1=model.macro_f1,
+                accuracy=model.accuracy,
+                baseline_macro_f1=base.macro_f1,
+                baseline_accuracy=base.accuracy,
+                span_f1={label: prf.f1 for label, prf in spans.per_label.items()},
+            )
+        )
+    return tuple(rows)
 
 
 def rules_alone_spans(nlp, text: str) -> set[tuple[int, int, str]]:
