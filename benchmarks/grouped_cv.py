@@ -35,12 +35,83 @@ SETUPS: dict[str, dict] = {
 }
 
 
+def word_setup(units, *, group_by: str, folds: int, words: bool) -> tuple[float, float]:
+    """Char 1-3-gram TF-IDF of the measure text (+ its first clause), plus jieba word
+    1-2-grams when `words`, balanced LR: pooled and mean-over-groups macro-F1.
+    jieba ships its dictionary on PyPI (a dev dependency: the model does not use it)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from corpus_tools.model.char_ngram_cats import measure_text
+    from corpus_tools.model.cross_validation import group_key, grouped_folds
+    from corpus_tools.model.scores import classification_scores
+
+    if words:
+        import jieba
+
+        jieba.setLogLevel(60)
+    parts = [measure_text(u.text, strip_markers=True) for u in units]
+    keys = [group_key(u, group_by) for u in units]
+    predicted = [""] * len(units)
+    for held in grouped_folds(keys, folds=folds):
+        held_set = set(held)
+        train = [i for i in range(len(units)) if i not in held_set]
+        vectorizers = [
+            (TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True), 0, 1.0),
+            (TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True), 1, 0.7),
+        ]
+        if words:
+            vectorizers.append(
+                (
+                    TfidfVectorizer(
+                        tokenizer=jieba.lcut,
+                        token_pattern=None,
+                        ngram_range=(1, 2),
+                        sublinear_tf=True,
+                        lowercase=False,
+                    ),
+                    0,
+                    1.0,
+                )
+            )
+
+        def matrix(rows, fit=False, vectorizers=vectorizers):
+            blocks = []
+            for vec, part, weight in vectorizers:
+                texts = [parts[i][part] for i in rows]
+                blocks.append((vec.fit_transform(texts) if fit else vec.transform(texts)) * weight)
+            return hstack(blocks).tocsr()
+
+        model = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+        model.fit(matrix(train, fit=True), [units[i].measure_type for i in train])
+        for i, label in zip(held, model.predict(matrix(held)), strict=True):
+            predicted[i] = label
+    pooled = classification_scores([u.measure_type for u in units], predicted).macro_f1
+    per_group = [
+        classification_scores(
+            [units[i].measure_type for i in range(len(units)) if keys[i] == g],
+            [predicted[i] for i in range(len(units)) if keys[i] == g],
+        ).macro_f1
+        for g in sorted(set(keys))
+    ]
+    return pooled, sum(per_group) / len(per_group)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--export", type=Path, default=ROOT / "exports" / "corpus")
     parser.add_argument("--group-by", default="sector", choices=[g.value for g in GroupBy])
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--setups", nargs="*", default=list(SETUPS), help="names of SETUPS")
+    parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="fit the measure-type classifier alone, the first setup too (no span columns)",
+    )
+    parser.add_argument(
+        "--words", action="store_true", help="also char n-grams with and without jieba words"
+    )
     args = parser.parse_args()
 
     dataset = load_export(args.export)
@@ -59,19 +130,18 @@ def main() -> None:
         started = time.perf_counter()
         # the first setup fits the whole pipeline; the others change the measure-type
         # classifier alone, so they fit it alone (their span columns repeat the first's)
-        only = None if name == args.setups[0] else ["char_ngram_cats"]
+        first = name == args.setups[0]
+        only = None if first and not args.measure_only else ["char_ngram_cats"]
         r = cross_validate(
             units,
             group_by=args.group_by,
             folds=args.folds,
             overrides=SETUPS[name],
             components=only,
-            baseline=only is None,
+            baseline=first,
         )
-        if only is None:
-            base = r
-        if only is None:
-            spans = r.spans
+        if first:
+            base, spans = r, r.spans
         f1 = {label: prf.f1 for label, prf in spans.per_label.items()}
         print(
             f"{name:<46} {r.measure_type.macro_f1:>8.3f} {base.baseline_measure_type.macro_f1:>6.3f} "
@@ -80,6 +150,16 @@ def main() -> None:
             f"{r.calibration_error:>6.3f} {time.perf_counter() - started:>5.0f}",
             flush=True,
         )
+    if args.words:
+        for words in (False, True):
+            started = time.perf_counter()
+            pooled, mean = word_setup(units, group_by=args.group_by, folds=args.folds, words=words)
+            name = "scikit-learn: char n-grams" + (" + jieba words" if words else "")
+            print(
+                f"{name:<46} {pooled:>8.3f} {'':>6} {mean:>8.3f} {'':>6} "
+                f"{'':>5} {'':>5} {'':>5} {'':>6} {time.perf_counter() - started:>5.0f}",
+                flush=True,
+            )
     print("baseline: char 1-3-gram TF-IDF + logistic regression, fitted on the same folds")
 
 

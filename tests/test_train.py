@@ -71,8 +71,8 @@ def test_whole_corpus_training_reads_every_split_and_keeps_the_config_choices(
     meta = read_meta(result.model_dir)["corpus_tools"]
     assert meta["trained_on"] == ["test", "train", "validation"]
     rules = spacy.util.load_config(result.model_dir / "config.cfg")["components"]["rule_spans"]
-    assert rules["override"] == ["RESPONSIBLE_BODY"]
-    assert rules["replace"] == ["DEADLINE", "FREQUENCY"]
+    assert rules["override"] == ["RESPONSIBLE_BODY", "FREQUENCY"]
+    assert rules["add"] == ["DEADLINE"] and rules["replace"] == []
     # a test-split text is now in-sample: the CRF learned its spans
     nlp = load_model(result.model_dir)
     test_unit = next(iter_gold(load_export(tiny_export)["test"]))
