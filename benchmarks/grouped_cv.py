@@ -30,6 +30,8 @@ SETUPS: dict[str, dict] = {
         "components.char_ngram_cats.cues": True
     },
     "C=3": {"components.char_ngram_cats.C": 3.0},
+    "n-grams seen in 2+ units": {"components.char_ngram_cats.min_df": 2},
+    "n-grams seen in 3+ units": {"components.char_ngram_cats.min_df": 3},
     "1-4-grams": {"components.char_ngram_cats.ngram_range": [1, 4]},
     "no class balance": {"components.char_ngram_cats.balanced": False},
 }

@@ -29,7 +29,10 @@ from corpus_tools.schema import MEASURE_TYPES, NER_TAGS, SPAN_LABELS
 
 def test_trained_model_loads_with_spacy_and_carries_meta(tiny_model):
     nlp = spacy.load(tiny_model)  # the components are registered by corpus_tools.model
-    assert nlp.pipe_names == ["textcat", "char_ngram_cats", "crf_spans", "rule_spans"]
+    assert nlp.component_names == ["textcat", "char_ngram_cats", "crf_spans", "rule_spans"]
+    # textcat runs only where the mix chosen on validation gives it a share of doc.cats
+    weight = nlp.get_pipe("char_ngram_cats").weight
+    assert ("textcat" in nlp.disabled) == (weight >= 1.0)
     assert set(nlp.get_pipe("textcat").labels) == set(MEASURE_TYPES)
     assert set(nlp.get_pipe("crf_spans").labels) == set(NER_TAGS)
     meta = json.loads((tiny_model / "meta.json").read_text(encoding="utf-8"))
@@ -215,7 +218,7 @@ def test_plain_spacy_load_finds_the_components_in_a_fresh_process(tiny_model):
     code = (
         "import spacy, sys; nlp = spacy.load(sys.argv[1]);"
         "assert 'corpus_tools.model.training' not in sys.modules;"
-        "print(nlp.pipe_names[2], len(nlp('市应急局要年底前完成。').cats))"
+        "print(nlp.component_names[2], len(nlp('市应急局要年底前完成。').cats))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(tiny_model)], capture_output=True, text=True, check=True

@@ -98,9 +98,11 @@ class CharNgramCats:
         strip_markers: bool = False,
         first_clause_weight: float = 0.0,
         cues: bool = False,
+        min_df: int = 1,
     ) -> None:
         self.name = name
         self.cues = cues
+        self.min_df = min_df
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
         self.C = C
         self.balanced = balanced
@@ -139,6 +141,7 @@ class CharNgramCats:
             return TfidfVectorizer(
                 analyzer=body_features if body else lambda t: char_ngrams(t, low, high),
                 sublinear_tf=True,
+                min_df=self.min_df,
                 dtype=numpy.float32,
             )
 
@@ -313,6 +316,7 @@ class CharNgramCats:
         "strip_markers": False,
         "first_clause_weight": 0.0,
         "cues": False,
+        "min_df": 1,
     },
 )
 def make_char_ngram_cats(
@@ -325,6 +329,7 @@ def make_char_ngram_cats(
     strip_markers: bool,
     first_clause_weight: float,
     cues: bool,
+    min_df: int,
 ) -> CharNgramCats:
     return CharNgramCats(
         name,
@@ -335,4 +340,5 @@ def make_char_ngram_cats(
         strip_markers=strip_markers,
         first_clause_weight=first_clause_weight,
         cues=cues,
+        min_df=min_df,
     )

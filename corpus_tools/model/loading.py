@@ -47,7 +47,7 @@ def _span_labels(nlp: Language) -> tuple[str, ...]:
 
 def check_labels(nlp: Language, *, source: str) -> None:
     """Refuse a model whose labels are not exactly the schema's."""
-    if TEXTCAT_COMPONENT not in nlp.pipe_names:
+    if TEXTCAT_COMPONENT not in nlp.component_names:  # a disabled textcat still has labels
         raise ModelError(
             f"{source}: the model has no '{TEXTCAT_COMPONENT}' component; "
             "train one with `corpus-tools train EXPORT_DIR -o MODEL_DIR`"

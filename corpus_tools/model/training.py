@@ -238,6 +238,13 @@ def train_model(
 
     dev_gold = list(iter_gold(dev_part))
     mix = None if whole_corpus else choose_mix(nlp, dev_gold)
+    if (
+        NGRAM_COMPONENT in nlp.pipe_names
+        and nlp.get_pipe(NGRAM_COMPONENT).weight >= 1.0
+        and TEXTCAT_COMPONENT in nlp.pipe_names
+    ):
+        # textcat's share of doc.cats is 0: saved disabled, it costs nothing a unit
+        nlp.disable_pipe(TEXTCAT_COMPONENT)
     rules = choose_rules(nlp, dev_gold) if select_rules else ()
     if rules:
         _apply_rules(nlp, rules)
