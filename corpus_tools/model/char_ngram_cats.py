@@ -208,7 +208,10 @@ class CharNgramCats:
                 grams = char_ngrams(part, low, high)
                 if block == 0 and self.cues:
                     grams += cue_words(part)
-                found = Counter(i for i in map(vocab.get, grams) if i is not None)
+                # counted in C, the unknown n-grams (None) dropped after: a Python
+                # filter over every n-gram cost more than the rest of the component
+                found = Counter(map(vocab.get, grams))
+                found.pop(None, None)
                 columns += found
                 counts += found.values()
                 segments += [len(scales)] * len(found)
