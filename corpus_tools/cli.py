@@ -631,7 +631,10 @@ def evaluate_command(
                 f"{n.baseline_macro_f1:.3f}",
                 f"{n.accuracy:.3f}",
                 f"{n.baseline_accuracy:.3f}",
-                *(f"{n.span_f1.get(label, 0.0):.2f}" for label in SPAN_LABELS),
+                *(
+                    f"{n.span_f1[label]:.2f}" if label in n.span_f1 else "–"
+                    for label in SPAN_LABELS
+                ),
             )
         out.print(notices)
     if baseline:

@@ -180,6 +180,8 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     assert set(notices) == {"02_shandong", "04_nea"}
     assert notices["02_shandong"]["units"] == notices["04_nea"]["units"] == 1
     assert notices["02_shandong"]["span_f1"]["FREQUENCY"] == 1.0
+    # no FREQUENCY span in the NEA notice: its F1 is undefined, not 0
+    assert "FREQUENCY" not in notices["04_nea"]["span_f1"]
 
 
 def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tmp_path):

@@ -145,7 +145,8 @@ def _per_notice(gold, predictions, base_predicted) -> tuple[NoticeScores, ...]:
                 accuracy=model.accuracy,
                 baseline_macro_f1=base.macro_f1,
                 baseline_accuracy=base.accuracy,
-                span_f1={label: prf.f1 for label, prf in spans.per_label.items()},
+                # F1 is undefined for a label the notice has no span of: left out
+                span_f1={label: prf.f1 for label, prf in spans.per_label.items() if prf.support},
             )
         )
     return tuple(rows)
