@@ -618,25 +618,8 @@ def evaluate_command(
     )
     out.print(spans)
     if result.per_notice:
-        notices = Table(title="per notice (measure-type macro-F1 beside the baseline)")
-        for column in ("notice", "units", "macro-F1", "baseline", "accuracy", "baseline acc."):
-            notices.add_column(column, justify="left" if column == "notice" else "right")
-        for column in SPAN_LABELS:
-            notices.add_column(f"{column} F1", justify="right")
-        for n in result.per_notice:
-            notices.add_row(
-                n.notice,
-                str(n.units),
-                f"{n.macro_f1:.3f}",
-                f"{n.baseline_macro_f1:.3f}",
-                f"{n.accuracy:.3f}",
-                f"{n.baseline_accuracy:.3f}",
-                *(
-                    f"{n.span_f1[label]:.2f}" if label in n.span_f1 else "–"
-                    for label in SPAN_LABELS
-                ),
-            )
-        out.print(notices)
+        title = "per notice (measure-type macro-F1 beside the baseline)"
+        out.print(_group_table(title, "notice", result.per_notice))
     if baseline:
         out.print(f"baseline fitted on: {', '.join(result.baseline_trained_on)}", highlight=False)
     if json_out is not None:
@@ -645,6 +628,28 @@ def evaluate_command(
             json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
         console.print(f"wrote {json_out}")
+
+
+def _group_table(title: str, name: str, groups) -> Any:
+    """Model beside baseline for each group (`GroupScores`); – where F1 is undefined."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = (name, "units", "docs", "macro-F1", "baseline", "accuracy", "baseline acc.")
+    for column in columns + tuple(f"{label} F1" for label in SPAN_LABELS):
+        table.add_column(column, justify="left" if column == name else "right")
+    for g in groups:
+        table.add_row(
+            g.group,
+            str(g.units),
+            str(g.documents),
+            f"{g.macro_f1:.3f}",
+            f"{g.baseline_macro_f1:.3f}",
+            f"{g.accuracy:.3f}",
+            f"{g.baseline_accuracy:.3f}",
+            *(f"{g.span_f1[label]:.2f}" if label in g.span_f1 else "–" for label in SPAN_LABELS),
+        )
+    return table
 
 
 class GroupByOption(StrEnum):
@@ -659,7 +664,6 @@ def _print_cross_validation(
     import json
 
     from rich.progress import Progress
-    from rich.table import Table
 
     from corpus_tools.model import cross_validate_export
 
@@ -673,24 +677,12 @@ def _print_cross_validation(
             model_dir, export_dir, group_by=group_by, folds=folds, progress=advance
         )
     out = Console()
-    table = Table(
-        title=f"grouped cross-validation by {group_by}: {result.n_groups} groups, "
-        f"{result.folds} folds, {result.n_units} units"
+    table = _group_table(
+        f"grouped cross-validation by {group_by}: {result.n_groups} groups, "
+        f"{result.folds} folds, {result.n_units} units",
+        "group",
+        result.groups,
     )
-    columns = ("group", "units", "docs", "macro-F1", "baseline", "accuracy", "baseline acc.")
-    for column in columns + tuple(f"{label} F1" for label in SPAN_LABELS):
-        table.add_column(column, justify="left" if column == "group" else "right")
-    for g in result.groups:
-        table.add_row(
-            g.group,
-            str(g.units),
-            str(g.documents),
-            f"{g.macro_f1:.3f}",
-            f"{g.baseline_macro_f1:.3f}",
-            f"{g.accuracy:.3f}",
-            f"{g.baseline_accuracy:.3f}",
-            *(f"{g.span_f1.get(label, 0.0):.2f}" for label in SPAN_LABELS),
-        )
     table.add_section()
     table.add_row(
         "mean over groups",

@@ -106,3 +106,27 @@ def with_source_metadata(meta: DocumentMeta, row: SourceRow | None) -> DocumentM
         doc_number=row.doc_number or meta.doc_number,
         date=row.date or meta.date,
     )
+
+
+def evaluation_only(paths: list[Path]):
+    """A test for unit texts that occur anywhere in the notices of `paths`
+    (held out of training): whitespace is ignored, and a unit counts when its
+    text stands inside a longer sentence there, as a quoted accident report does."""
+    from corpus_tools.ingest import iter_input_files, read_source
+    from corpus_tools.segment import clean_lines
+
+    corpus = "\n".join(
+        _WHITESPACE.sub("", "".join(clean_lines(read_source(path).text)))
+        for path in iter_input_files(paths)
+    )
+
+    def occurs(text: str) -> bool:
+        compact = _WHITESPACE.sub("", text)
+        return len(compact) >= _MIN_SHARED_CHARS and compact in corpus
+
+    return occurs
+
+
+_WHITESPACE = re.compile(r"\s+")
+# shorter texts (`一、工作目标`) recur in every plan; a sentence of this length does not
+_MIN_SHARED_CHARS = 12

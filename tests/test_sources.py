@@ -159,3 +159,18 @@ def test_more_notices_pdfs_give_the_units_of_their_text(pdf: Path):
     from_pdf, from_txt = compact(pdf), compact(text)
     assert len(from_txt) > 15
     assert from_pdf == from_txt
+
+
+def test_evaluation_only_texts_are_found_inside_longer_sentences_and_across_lines(tmp_path):
+    from corpus_tools.sources import evaluation_only
+
+    write(
+        tmp_path,
+        "external.txt",
+        "一、工作目标\n2024年1月19日，某县某学校学生宿舍发生火\n灾，造成重大人员伤亡，教训深刻。\n",
+    )
+    held_out = evaluation_only([tmp_path])
+    assert held_out("2024年1月19日，某县某学校学生宿舍发生火灾，造成重大人员伤亡。") is False
+    assert held_out("2024年1月19日，某县某学校学生宿舍 发生火灾，造成重大人员伤亡")
+    assert not held_out("各部门要在3月底前完成自查自改。")
+    assert not held_out("一、工作目标")  # too short to say it was taken from there

@@ -176,7 +176,7 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     assert data["spans"]["per_label"]["FREQUENCY"]["support"] == 1
     # each notice scored on its own, beside the baseline
     assert "per notice" in result.output and "baseline fitted on: train" in result.output
-    notices = {n["notice"]: n for n in data["per_notice"]}
+    notices = {n["group"]: n for n in data["per_notice"]}
     assert set(notices) == {"02_shandong", "04_nea"}
     assert notices["02_shandong"]["units"] == notices["04_nea"]["units"] == 1
     assert notices["02_shandong"]["span_f1"]["FREQUENCY"] == 1.0

@@ -25,8 +25,10 @@ from corpus_tools.model.loading import TEXTCAT_COMPONENT
 from corpus_tools.model.prediction import prediction_of
 from corpus_tools.model.scores import (
     ClassificationScores,
+    GroupScores,
     SpanScores,
     classification_scores,
+    group_scores,
     span_scores,
 )
 
@@ -47,21 +49,6 @@ class FoldProgress:
     folds: int
     held_out: tuple[str, ...]
     seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class GroupScores:
-    """Figures for one held-out group."""
-
-    group: str
-    units: int
-    documents: int
-    macro_f1: float
-    accuracy: float
-    baseline_macro_f1: float
-    baseline_accuracy: float
-    span_f1: dict[str, float]
-    rules_span_f1: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +181,16 @@ def cross_validate(
     groups = []
     for group in sorted(set(keys)):
         members = [i for i in order if keys[i] == group]
-        groups.append(_group_scores(group, members, units, predicted, base, rules))
+        groups.append(
+            group_scores(
+                group,
+                [units[i] for i in members],
+                [predicted[i][0] for i in members],
+                [base[i] for i in members],
+                [predicted[i][2] for i in members],
+                [rules[i] for i in members],
+            )
+        )
     pooled = [units[i] for i in order]
     return CrossValidationResult(
         group_by=group_by.value,
@@ -218,26 +214,6 @@ def cross_validate(
             [predicted[i][0] == units[i].measure_type for i in order],
         ),
         seconds=time.perf_counter() - started,
-    )
-
-
-def _group_scores(group, members, units, predicted, baseline, rules) -> GroupScores:
-    gold = [units[i] for i in members]
-    truth = [u.measure_type for u in gold]
-    model = classification_scores(truth, [predicted[i][0] for i in members])
-    base = classification_scores(truth, [baseline[i] for i in members])
-    spans = span_scores([set(u.spans) for u in gold], [predicted[i][2] for i in members])
-    rule = span_scores([set(u.spans) for u in gold], [rules[i] for i in members])
-    return GroupScores(
-        group=group,
-        units=len(members),
-        documents=len({u.doc_id for u in gold}),
-        macro_f1=model.macro_f1,
-        accuracy=model.accuracy,
-        baseline_macro_f1=base.macro_f1,
-        baseline_accuracy=base.accuracy,
-        span_f1={label: prf.f1 for label, prf in spans.per_label.items()},
-        rules_span_f1={label: prf.f1 for label, prf in rule.per_label.items()},
     )
 
 

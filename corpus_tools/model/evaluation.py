@@ -16,8 +16,10 @@ from corpus_tools.model.prediction import prediction_of
 from corpus_tools.model.rule_spans import RULE_FINDERS, rule_finds
 from corpus_tools.model.scores import (
     ClassificationScores,
+    GroupScores,
     SpanScores,
     classification_scores,
+    group_scores,
     span_scores,
 )
 
@@ -35,23 +37,10 @@ class EvaluationResult:
     rules_only_spans: SpanScores
     units_per_second: float
     baseline_trained_on: tuple[str, ...] = ("train",)
-    per_notice: tuple[NoticeScores, ...] = ()
+    per_notice: tuple[GroupScores, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeScores:
-    """Figures for the units of one notice (a source file: its documents together)."""
-
-    notice: str
-    units: int
-    macro_f1: float
-    accuracy: float
-    baseline_macro_f1: float
-    baseline_accuracy: float
-    span_f1: dict[str, float]
 
 
 def notice_of(doc_id: str) -> str:
@@ -88,10 +77,10 @@ def evaluate_model(
         [u.measure_type for u in gold], [p.measure_type for p in predictions]
     )
     gold_spans = [set(u.spans) for u in gold]
-    spans = span_scores(
-        gold_spans, [{(s, e, lab) for s, e, lab, *_ in p.spans} for p in predictions]
-    )
-    rules = span_scores(gold_spans, [rules_alone_spans(nlp, u.text) for u in gold])
+    predicted_spans = [{(s, e, lab) for s, e, lab, *_ in p.spans} for p in predictions]
+    rules_found = [rules_alone_spans(nlp, u.text) for u in gold]
+    spans = span_scores(gold_spans, predicted_spans)
+    rules = span_scores(gold_spans, rules_found)
     # the baseline learns from what the model learned from: a model trained on
     # the whole corpus is compared with a baseline fitted on the whole corpus
     trained_on = tuple(read_meta(model_dir).get("corpus_tools", {}).get("trained_on") or ["train"])
@@ -109,7 +98,21 @@ def evaluate_model(
         base = classification_scores([u.measure_type for u in gold], base_predicted)
     else:
         base = classification_scores([], [])
-    per_notice = _per_notice(gold, predictions, base_predicted) if gold_files and baseline else ()
+    per_notice: tuple[GroupScores, ...] = ()
+    if gold_files and baseline:  # each notice (source file) scored on its own
+        notices = [notice_of(u.doc_id) for u in gold]
+        per_notice = tuple(
+            group_scores(
+                notice,
+                [gold[i] for i in members],
+                [predictions[i].measure_type for i in members],
+                [base_predicted[i] for i in members],
+                [predicted_spans[i] for i in members],
+                [rules_found[i] for i in members],
+            )
+            for notice in sorted(set(notices))
+            for members in [[i for i, n in enumerate(notices) if n == notice]]
+        )
     return EvaluationResult(
         model_dir=str(model_dir),
         model_version=info.model_version,
@@ -124,32 +127,6 @@ def evaluate_model(
         baseline_trained_on=trained_on,
         per_notice=per_notice,
     )
-
-
-def _per_notice(gold, predictions, base_predicted) -> tuple[NoticeScores, ...]:
-    rows = []
-    for notice in sorted({notice_of(u.doc_id) for u in gold}):
-        idx = [i for i, u in enumerate(gold) if notice_of(u.doc_id) == notice]
-        truth = [gold[i].measure_type for i in idx]
-        model = classification_scores(truth, [predictions[i].measure_type for i in idx])
-        base = classification_scores(truth, [base_predicted[i] for i in idx])
-        spans = span_scores(
-            [set(gold[i].spans) for i in idx],
-            [{(s, e, lab) for s, e, lab, *_ in predictions[i].spans} for i in idx],
-        )
-        rows.append(
-            NoticeScores(
-                notice=notice,
-                units=len(idx),
-                macro_f1=model.macro_f1,
-                accuracy=model.accuracy,
-                baseline_macro_f1=base.macro_f1,
-                baseline_accuracy=base.accuracy,
-                # F1 is undefined for a label the notice has no span of: left out
-                span_f1={label: prf.f1 for label, prf in spans.per_label.items() if prf.support},
-            )
-        )
-    return tuple(rows)
 
 
 def rules_alone_spans(nlp, text: str) -> set[tuple[int, int, str]]:

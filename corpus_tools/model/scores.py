@@ -72,3 +72,47 @@ def span_scores(
             counts[label][2] += len(gl - pl)
     total = [sum(c[i] for c in counts.values()) for i in range(3)]
     return SpanScores(_prf(*total), {label: _prf(*c) for label, c in counts.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class GroupScores:
+    """Figures for the units of one group (a held-out sector, an external notice)."""
+
+    group: str
+    units: int
+    documents: int
+    macro_f1: float
+    accuracy: float
+    baseline_macro_f1: float
+    baseline_accuracy: float
+    # F1 per span label; a label the group has no span of is left out (undefined)
+    span_f1: dict[str, float]
+    rules_span_f1: dict[str, float]
+
+
+def group_scores(
+    group: str,
+    gold: list,
+    predicted_types: list[str],
+    baseline_types: list[str],
+    predicted_spans: list[set],
+    rule_spans: list[set],
+) -> GroupScores:
+    """Model, baseline and rules on one group's gold units (`GoldUnit`s), in order."""
+    truth = [u.measure_type for u in gold]
+    model = classification_scores(truth, predicted_types)
+    base = classification_scores(truth, baseline_types)
+    gold_spans = [set(u.spans) for u in gold]
+    spans = span_scores(gold_spans, predicted_spans)
+    rules = span_scores(gold_spans, rule_spans)
+    return GroupScores(
+        group=group,
+        units=len(gold),
+        documents=len({u.doc_id for u in gold}),
+        macro_f1=model.macro_f1,
+        accuracy=model.accuracy,
+        baseline_macro_f1=base.macro_f1,
+        baseline_accuracy=base.accuracy,
+        span_f1={label: prf.f1 for label, prf in spans.per_label.items() if prf.support},
+        rules_span_f1={label: prf.f1 for label, prf in rules.per_label.items() if prf.support},
+    )
