@@ -21,6 +21,7 @@ from pathlib import Path
 
 from corpus_tools.seed import judgement_problem
 from corpus_tools.segment import iter_units
+from corpus_tools.sources import evaluation_only
 
 ROOT = Path(__file__).resolve().parent.parent
 MORE = ROOT / "data" / "more-notices"
@@ -52,7 +53,7 @@ def source_key(doc_id: str) -> str:
 
 def main(batch_dir: Path) -> None:
     units = [u for u in iter_units(sorted(MORE.glob("*.txt"))) if u.kind == "body"]
-    external = {u.text for u in iter_units([EXTERNAL]) if u.kind == "body"}
+    in_external = evaluation_only([EXTERNAL])
     # A text can repeat in one document (duty lists by post): its judgements go to
     # its units in reading order.
     by_text: dict[tuple[str, str], list] = {}
@@ -74,7 +75,7 @@ def main(batch_dir: Path) -> None:
                 if unit is None:
                     unplaced += 1
                     continue
-                if unit.text in external:
+                if in_external(unit.text):
                     held_out += 1
                     continue
                 if unit.unit_id in seen:
@@ -98,7 +99,7 @@ def main(batch_dir: Path) -> None:
             f"{pass_name}: {len(placed)} placed, {unplaced} whose unit text changed, {held_out} held out (external)"
         )
         if pass_name == "first_pass":
-            missing = [u for u in units if u.unit_id not in seen and u.text not in external]
+            missing = [u for u in units if u.unit_id not in seen and not in_external(u.text)]
             print(f"  {len(missing)} current body units without a first-pass judgement")
             with (batch_dir / "to_annotate.jsonl").open("w", encoding="utf-8") as handle:
                 for u in missing:
