@@ -25,25 +25,36 @@ from collections.abc import Iterator
 _BODY_END = re.compile(
     r"(?:部门|政府|单位|企业|委员会|(?:委|协|商|工|学|联)会|总部|党委|党组|委|(?<![布格结])局|"
     r"厅|办|办公室|处|站|所|队|组|领导|干部|人员|负责人|代表人|正职|副职|一把手|班子|组织|"
-    r"媒体|主体|法人|中心|公司|集团|学校|医院|机构|机关|街道办事处|指挥部|院|妇联|共青团|各级)$"
+    r"媒体|主体|法人|中心|公司|集团|学校|医院|机构|机关|街道办事处|指挥部|院|妇联|共青团|各级|"
+    # enterprises' own units and people, ministries (`应急管理部`), `主要负责同志`, and
+    # `矿井` of the coal rules (`冲击地压矿井必须……`): actors in the newer genres
+    r"同志|助理|党校|工程师|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|"
+    r"(?<![全内局中东西南北外上下底顶头胸腹])部)$"
 )
 # The modal or duty verb that follows the subject. `要` inside 主要/重要/需要/要求
 # and `应` inside 应急/应用/应对 are not modals; nor is `负责` in `负责人`.
 _MODAL = re.compile(
     r"(?:都|均|也|还|更)?(?:(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|须|"
-    r"务必|负责(?!人)|(?<!各)牵头|会同|每月|每季|每年|每半年|定期|带头|按规定|按照|依照|依法|(?<!即)将(?![其来])|"
+    r"务必|负责(?!人|同志)|(?<!各)牵头|会同|每月|每季|每年|每半年|定期|带头|按规定|按照|依照|依法|(?<!即)将(?![其来])|"
+    # a sub-plan or an enterprise rule states the duty with the verb alone:
+    # `应急管理部每年举办……`, `事故现场有关人员立即报告……`, `公司安委会组织举办……`
+    r"立即|及时|每天|每日|每周|亲自|(?<!团)(?<!党)组织(?=开展|举办|实施|制定|编制|召开|有关|专家)|"
+    r"加强|加大|严格|认真|切实|全面|持续|积极|主动|举办|听取|建立|健全|制定|做好|开展|"
+    r"(?<![贯])落实|深化|推进|强化|成立|"
     # `X对本单位安全生产工作全面负责`, `X对……负总责`: the duty closes the clause
     r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?负(?:总|全面|主要|直接)?责(?!人))|"
     # `X是/为/作为安全生产第一责任人`, `X是安全生产的责任主体`
-    r"(?:是|为|作为)(?=[^，,；;。]{0,16}?(?:第一责任人|责任主体)))"
+    r"(?:是|为|作为)(?=[^，,；;。]{0,16}?(?:第一责任人|责任主体|负责人)))"
 )
 # `由 X 承担/负责……`: X carries the duty.
-_BY_MODAL = re.compile(r"承担|负责(?!人)|牵头|会同|组织|明确|对")
+_BY_MODAL = re.compile(r"承担|负责(?!人|同志)|牵头|会同|组织|明确|对")
 # A subject that holds one of these is a verb phrase or an adverbial, not a name.
 _NOT_A_NAME = re.compile(
     r"加强|加大|完善|建立|健全|组织|开展|鼓励|引导|支持|推动|督促|指导|拓展|涉及跨|实施|落实|"
     r"推进|强化|深化|提升|提高|发挥|注重|坚持|按照|根据|围绕|通过|结合|^[对将把在为从向以]|"
-    r"^每|跨部门|力争|确保|学习|贯彻|(?<!尤其|特别)是"
+    r"^每|跨部门|力争|确保|学习|贯彻|(?<!尤其|特别)是|"
+    # `配合/协助 X`: X is helped, not the body (hard-calls A#13); the rest are verbs
+    r"配合|协助|明确|要求|利用|部署|查清|针对|组建|扶持|^(?:监督|会同|联合|倒逼|促进|运用|发挥)"
 )
 # `鼓励/引导/支持 X`: X is only encouraged, not a body (guidelines' settled cases):
 # the verb, then at most a list of other names in the same clause, right before X.
@@ -55,9 +66,32 @@ _ENCOURAGED = re.compile(
     r"(?<!督促)(?<!指导)(?<!推动)(?:鼓励|引导))"
     r"(?:鼓励|引导|支持)\s*(?:[^，,；;。：:！？!?（）()]{0,30}?[、和及与]\s*)?$"
 )
-_LEAD_IN = re.compile(r"^(?:\d+[.．、]\s*|同时|并且|并|另外|此外|其中|特别是|尤其是|重点是)")
-_LIST_SEP = re.compile(r"、|尤其是|特别是|以及|及(?!其)|与|或|(?<=[局委办会府门位业构队])和")
-_ETC = re.compile(r"(?:等有关部门|等相关部门|等部门|等单位|等机关|等机构|等)$")
+# The verbs that set another body to work (`督促企业……`), and the first act the
+# body is then told to do, which ends its name.
+_DIRECTS = re.compile(
+    r"(?:推动|督促|指导|(?<!团)(?<!党)组织|会同|联合|监督|要求|发挥|(?<![自理缘经])由(?![于此]))+"
+)
+_ACT = re.compile(
+    r"(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|[对在按每将把向从以]|定期|"
+    r"集中|统一|共同|分级|逐步|立即|及时|严格|认真|切实|全面|进一步|持续|积极|主动|"
+    r"深入|加强|加大|开展|落实|建立|健全|完善|制定|做好|深化|推进|强化|提升|提高|安装|配备|建成|"
+    r"实施|研究|排查|整治|整改|编制|履行|做到|规范|根据|结合|聚焦|坚持|抓好|确保|用好|针对|围绕|"
+    r"完成|参加|上报|报送|设置|采取|压实|依法|依规|发挥|保障|防范|严防|杜绝|淘汰|推广|配齐|配强|"
+    r"构建|形成|明确|检查|巡查|培训|演练|学习|宣传|贯彻|督促|指导|推动|组织|召开|遵守|做实|落细|"
+    r"负责(?!人|同志)|承担|牵头|(?:的)?(?:作用|优势|专业特长)"
+)
+_LEAD_IN = re.compile(
+    r"^\s*(?:\d+[.．、]\s*|\d{4}\s*年(?:起|以来)?\s*|[（(][一二三四五六七八九十\d]+[）)]\s*|[一二三四五六七八九十]+、\s*|"
+    r"第[一二三四五六七八九十百零]+条\s*|同时|并且|并|另外|此外|其中|特别是|尤其是|重点是)"
+)
+_LIST_SEP = re.compile(
+    r"、|尤其是|特别是|以及|及(?!其)|与|或|(?<=[局委办会府门位业构队])和(?!信息化)"
+)
+_ETC = re.compile(
+    r"等(?:有关|相关|其他)?(?:部门|单位|机关|机构|成员单位|群团组织)$|(?:有关部门)?等$"
+)
+_DEPARTMENT_LIST = re.compile(r"等(?:有关|相关)?部门$")
+_TRAILING_BRACKET = re.compile(r"[（(][^（）()]*[）)]$")
 _CLAUSE_END = frozenset("，,；;。：:！？!?")
 _OPENERS = frozenset("（(《“【〔")
 _CLOSERS = frozenset("）)》”】〕")
@@ -98,6 +132,25 @@ def find_subject_bodies(text: str) -> Iterator[tuple[int, int]]:
             yield clause_start + offset + start, clause_start + offset + end
 
 
+def find_object_bodies(text: str) -> Iterator[tuple[int, int]]:
+    """`[start, end)` of each body that a directive verb sets to work: `推动/督促/指导 X
+    做 Y` (guidelines' settled cases), `组织/会同/联合/监督 X 做 Y` (annotator guide
+    § 岗位责任制). X runs from the verb to the first act it is told to do."""
+    for clause_start, clause_end in clauses(text):
+        clause = text[clause_start:clause_end]
+        for directive in _DIRECTS.finditer(clause):
+            rest = clause[directive.end() :]
+            act = _ACT.search(rest)
+            if act is None or act.start() < 2:
+                continue
+            subject = rest[: act.start()]
+            if len(subject) > _MAX_SUBJECT or _NOT_A_NAME.search(subject):
+                continue
+            offset = clause_start + directive.end()
+            for start, end in _names(subject):
+                yield offset + start, offset + end
+
+
 def only_encouraged(text: str, start: int) -> bool:
     """Whether a body starting at `start` is the object of `鼓励/引导/支持`
     (`积极支持工会、妇联、共青团等群众团体……`), which the guidelines leave unlabelled."""
@@ -118,10 +171,15 @@ def _names(subject: str) -> Iterator[tuple[int, int]]:
     last = subject[pieces[-1][0] :]
     if "等" in last and not _ETC.search(last) and _BODY_END.search(last):
         pieces = [(0, len(subject))]  # `非煤矿山、危险化学品等高危行业企业` is one name
+    # `应急、能源、税务等部门`: a list closed by `等部门` names departments by their
+    # field alone, and each counts
+    departments = _DEPARTMENT_LIST.search(last) is not None and len(pieces) > 1
     for start, end in pieces:
-        name = _ETC.sub("", subject[start:end])
-        if len(name) >= 2 and _BODY_END.search(name):
-            yield start, start + len(name)
+        name = _ETC.sub("", subject[start:end]).strip()
+        lead = subject.find(name, start)
+        core = _TRAILING_BRACKET.sub("", name)  # `各省级应急管理厅（局）`
+        if len(core) >= 2 and (departments or _BODY_END.search(core)):
+            yield lead, lead + len(name)
 
 
 def _inside_brackets(text: str, position: int) -> bool:

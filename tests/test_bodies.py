@@ -4,7 +4,12 @@
 import pytest
 import spacy
 
-from corpus_tools.bodies import clauses, find_subject_bodies, only_encouraged
+from corpus_tools.bodies import (
+    clauses,
+    find_object_bodies,
+    find_subject_bodies,
+    only_encouraged,
+)
 from corpus_tools.model import RuleSpans, find_rule_bodies
 
 
@@ -67,10 +72,50 @@ def subjects(text: str) -> list[str]:
         ("城乡规划布局要科学合理。", []),
         ("每组负责一个片区。", []),
         ("各牵头部门要及时召开联席会议。", ["各牵头部门"]),
+        # newer genres: articles, duties stated with the verb alone, ministries, enterprises
+        ("第十九条   生产经营单位应当编制应急处置卡。", ["生产经营单位"]),
+        ("（三）市应急局要加强指导。", ["市应急局"]),
+        ("应急管理部每年举办执法骨干培训班。", ["应急管理部"]),
+        ("4. 发生事故后，事故现场有关人员立即报告负责人。", ["事故现场有关人员"]),
+        ("各部门、各店铺要结合节日特点，加强风险研判。", ["各部门", "各店铺"]),
+        ("铁路行业各单位主要负责同志要亲自召开专题会议。", ["铁路行业各单位主要负责同志"]),
+        ("煤矿企业总工程师是冲击地压防治的技术负责人。", ["煤矿企业总工程师"]),
+        ("工业和信息化部每年选取重点省市开展指导。", ["工业和信息化部"]),
+        ("应急、能源、税务等部门要开展联合执法。", ["应急", "能源", "税务"]),
+        # `配合/协助 X`: X is helped, not the body (annotator guide); `全部` is no ministry
+        ("配合有关部门加强农村群众出行服务保障。", []),
+        ("全部要落实到位。", []),
     ],
 )
 def test_subject_bodies(text, bodies):
     assert subjects(text) == bodies
+
+
+@pytest.mark.parametrize(
+    ("text", "bodies"),
+    [
+        # guidelines' settled case `推动/督促/指导 X 做 Y`, and `组织/会同/由 X …`
+        ("督促企业定期开展应急疏散演练。", ["企业"]),
+        ("指导各地自然资源主管部门持续做好地质勘查工作。", ["各地自然资源主管部门"]),
+        ("推动中央企业深化隐患攻坚。", ["中央企业"]),
+        ("督促省级民爆行业主管部门对基层监管人员开展培训。", ["省级民爆行业主管部门"]),
+        ("会同中央党校集中开展专题培训。", ["中央党校"]),
+        ("高危工艺的一律由省级应急管理部门组织实施。", ["省级应急管理部门"]),
+        ("3. 监督经营商户严格遵守各项安全生产管理规定。", ["经营商户"]),
+        ("督促学校、养老院、医疗机构等加强消防安全管理。", ["学校", "养老院", "医疗机构"]),
+        # no name before the act, or a thing rather than a body
+        ("组织开展安全生产执法检查。", []),
+        ("推动建立补偿资金机制。", []),
+        ("由于天气原因，企业要停工。", []),
+    ],
+)
+def test_object_bodies(text, bodies):
+    assert [text[s:e] for s, e in find_object_bodies(text)] == bodies
+
+
+def test_parenthetical_drops_etc_with_its_qualifier():
+    text = "依法追究法律责任。(市安委办、市纪委监委等有关部门负责)"
+    assert [text[s:e] for s, e in find_rule_bodies(text)] == ["市安委办", "市纪委监委"]
 
 
 def test_clauses_do_not_cut_inside_brackets():
@@ -119,10 +164,11 @@ def test_add_keeps_the_learned_fragment():
 
 
 def test_override_keeps_learned_spans_no_rule_covers():
-    text = "加强协调，推动企业落实主体责任。"  # no subject rule fires here
+    text = "加强协调，确保有关方面落实主体责任。"  # no rule finds a body here
+    assert list(find_rule_bodies(text)) == []
     rule = RuleSpans("rules", replace=[], add=[], rule_score=0.9, override=["RESPONSIBLE_BODY"])
-    doc = rule(_doc_with_learned(text, [("企业", "RESPONSIBLE_BODY")]))
-    assert [e.text for e in doc.ents] == ["企业"]
+    doc = rule(_doc_with_learned(text, [("有关方面", "RESPONSIBLE_BODY")]))
+    assert [e.text for e in doc.ents] == ["有关方面"]
 
 
 @pytest.mark.parametrize("options", [{}, {"override": ["RESPONSIBLE_BODY"]}])

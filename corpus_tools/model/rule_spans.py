@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from corpus_tools.bodies import find_subject_bodies, only_encouraged
+from corpus_tools.bodies import _ETC, find_object_bodies, find_subject_bodies, only_encouraged
 from corpus_tools.deadlines import find_deadlines, find_frequencies
 from corpus_tools.model.spans import SCORES_KEY, score_key, set_spans
 from corpus_tools.schema import SPAN_LABELS, SpanLabel
@@ -48,7 +48,7 @@ def find_parenthetical_bodies(text: str) -> Iterator[tuple[int, int]]:
         start = pos
         pos += len(piece) + 1
         body = _ROLE_TAIL.sub("", piece.strip())
-        body = re.sub(r"(?:等部门|等单位|等)$", "", body)
+        body = _ETC.sub("", body)
         body = _ROLE_TAIL.sub("", body)
         if len(body) < 2:
             continue
@@ -60,9 +60,11 @@ def find_rule_bodies(text: str) -> Iterator[tuple[int, int]]:
     """Bodies of a closing responsibility parenthetical, then sentence subjects that must act."""
     found = list(find_parenthetical_bodies(text))
     yield from found
-    for start, end in find_subject_bodies(text):
-        if not any(start < e and s < end for s, e in found):
-            yield start, end
+    for finder in (find_subject_bodies, find_object_bodies):
+        for start, end in finder(text):
+            if not any(start < e and s < end for s, e in found):
+                found.append((start, end))
+                yield start, end
 
 
 RULE_FINDERS: dict[str, Callable[[str], Iterator[tuple[int, int]]]] = {
