@@ -11,6 +11,8 @@ extracts metadata and builds section paths, so the comparison is conservative.
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import time
 from pathlib import Path
 
@@ -18,7 +20,15 @@ from corpus_tools import segment
 from corpus_tools.ingest import read_source
 from corpus_tools.segment import document_units, segment_text
 
-CACHED = [f for f in vars(segment).values() if hasattr(f, "cache_clear")]
+# The caches of every stage module (`segment` is a package): cleared per run.
+CACHED = list(
+    {
+        id(f): f
+        for module in pkgutil.iter_modules(segment.__path__, f"{segment.__name__}.")
+        for f in vars(importlib.import_module(module.name)).values()
+        if hasattr(f, "cache_clear")
+    }.values()
+)
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "notices"
 

@@ -161,9 +161,9 @@ def test_sentence_ends_regex_agrees_with_the_stack_walk():
     # the stack walk; on nested, stray and same-kind quote marks both must agree.
     import random
 
-    from corpus_tools import segment
+    from corpus_tools.segment import marks, sentences
 
-    pairs = list(segment._OPEN_TO_CLOSE.items())
+    pairs = list(marks._OPEN_TO_CLOSE.items())
     pieces = ["要", "。", "；", "!", "，", "…", "……", " ", "）", "“"]
     rng = random.Random(3)
 
@@ -180,7 +180,7 @@ def test_sentence_ends_regex_agrees_with_the_stack_walk():
 
     def by_regex(sample: str) -> bool:  # the regex reaches the end without the fallback
         pos = 0
-        while match := segment._TO_SENTENCE_END.match(sample, pos):
+        while match := sentences._TO_SENTENCE_END.match(sample, pos):
             if match[1] is None:
                 return True
             pos = match.end()
@@ -188,7 +188,7 @@ def test_sentence_ends_regex_agrees_with_the_stack_walk():
 
     samples = [text() for _ in range(20_000)]
     for sample in samples:
-        assert segment._sentence_ends(sample) == segment._nested_sentence_ends(sample), sample
+        assert sentences._sentence_ends(sample) == sentences._nested_sentence_ends(sample), sample
     taken = sum(map(by_regex, samples))
     assert 5_000 < taken < 19_000, taken  # both paths are exercised
 
@@ -198,11 +198,12 @@ def test_meta_role_prefilter_only_skips_lines_no_role_check_accepts():
     # tests; every check must still see each line it would accept.
     from corpus_tools import segment
     from corpus_tools.ingest import read_source
+    from corpus_tools.segment import line_roles
 
     def full_check(line: str):
         compact = line.replace(" ", "").replace("\u3000", "").replace("\t", "")
         prose = "，" in compact or "。" in compact[:-1]
-        checks = segment._PROSE_CHECKS if prose else segment._ROLE_CHECKS
+        checks = line_roles._PROSE_CHECKS if prose else line_roles._ROLE_CHECKS
         return next((role for role, check in checks if check(line, compact)), None)
 
     files = sorted([*SAMPLE_NOTICES.glob("*.txt"), *NEW_NOTICES.glob("*.txt")])
@@ -218,7 +219,7 @@ def test_meta_role_prefilter_only_skips_lines_no_role_check_accepts():
     ]
     lines += ["抄送：市委办公室，市人大办公室。", "2025 年 3 月 6 日", "各 有关单位，各区："]
     lines += ["https://www.example.gov.cn/a,b", "市应急管理局"]
-    roles = {line: segment._meta_role(line) for line in lines}
+    roles = {line: line_roles._meta_role(line) for line in lines}
     assert roles == {line: full_check(line) for line in lines}
     met = sum(role is not None for role in roles.values())
     assert met >= 100, met  # the corpus's meta lines are among them

@@ -1,0 +1,66 @@
+"""The whole stage: Label Studio JSON (files, tasks or a project) → an export directory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from corpus_tools.errors import ExportError
+from corpus_tools.export.build import build_export
+from corpus_tools.export.reading import (
+    check_label_studio_tasks,
+    pull_project_tasks,
+    read_label_studio_json,
+)
+from corpus_tools.export.records import (
+    DEFAULT_LICENSE,
+    DEFAULT_SEED,
+    ExportReport,
+    Policy,
+    SplitSizes,
+)
+from corpus_tools.export.writing import write_export
+
+
+def export_annotations(
+    source: Path | Sequence[Path] | Sequence[dict] | None,
+    out_dir: Path,
+    *,
+    project: str | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    policy: Policy = Policy.MAJORITY,
+    sizes: SplitSizes | None = None,
+    seed: int = DEFAULT_SEED,
+    skip_invalid: bool = False,
+    license: str = DEFAULT_LICENSE,
+) -> ExportReport:
+    """Export annotations to `out_dir` (layout in `export.layout`) and return the report.
+
+    `source` is a Label Studio JSON export file, several of them, or a parsed task list; or
+    give `project` (a Label Studio project title) to pull it from the server
+    (`url`/`api_key` as for `studio.pull`: options, environment, embedded server).
+    """
+    if (source is None) == (project is None):
+        raise ExportError(
+            "give either a Label Studio JSON file or --project NAME, not both or neither"
+        )
+    if project is not None:
+        name = f"Label Studio project {project!r}"
+        tasks = pull_project_tasks(project, url=url, api_key=api_key)
+        check_label_studio_tasks(tasks, source=name)
+    elif isinstance(source, (str, Path)):
+        name = Path(source).name
+        tasks = read_label_studio_json(Path(source))
+    elif source and all(isinstance(item, (str, Path)) for item in source):
+        # Several files (one per annotation project) make one dataset.
+        name = " + ".join(Path(item).name for item in source)
+        tasks = [task for item in source for task in read_label_studio_json(Path(item))]
+    else:
+        name = "tasks"
+        tasks = list(source)
+        check_label_studio_tasks(tasks, source=name)
+    export = build_export(
+        tasks, policy=policy, sizes=sizes, seed=seed, skip_invalid=skip_invalid, source=name
+    )
+    return write_export(export, out_dir, license=license)

@@ -1,0 +1,76 @@
+"""Source text to clean lines: markup, entities, page numbers and indentation gone."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from corpus_tools.ingest import TITLE_MARK
+from corpus_tools.segment.line_roles import _looks_like_title
+from corpus_tools.segment.marks import _CN_NUM, _WS
+
+_PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
+_INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
+# The leading `\s*` above defeats re's prefix scan; searching the core first is
+# many times faster, and most texts have no inline page number at all.
+_INLINE_PAGE_NUMBER_CORE = re.compile(r"[—–]\s+\d{1,4}\s+[—–]")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+_MARKDOWN_RULE = re.compile(r"^[-_*]{3,}")  # a horizontal rule, alone or run into the next line
+_TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher's typesetter
+_YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
+
+# Web pages stripped of their tags keep entities (`&emsp;`) and zero-width
+# joiners where block breaks were.
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060]+")
+# A chapter title run into its first article: `第一章 总 则第一条 为……`.
+_CHAPTER_RUN_IN = re.compile(
+    rf"(第[{_CN_NUM}百零〇]{{1,4}}章[^。；\n第]{{1,24}}?)\s*(?=第[{_CN_NUM}百零〇]{{1,4}}条)"
+)
+
+_TRAILING_DOC_NUMBER = re.compile(
+    r"^(.*\S)\s+([\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号)$"
+)
+
+
+def clean_lines(text: str) -> list[str]:
+    """Source text → stripped lines; markup, page numbers and indentation gone.
+
+    Blank lines are dropped: PDF extraction inserts them mid-paragraph, so the
+    paragraph joiner decides where paragraphs end from the text itself.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = _YAML_FRONT_MATTER.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "\u200d" in text or "\u200b" in text or "\u200c" in text or "\u2060" in text:
+        text = _ZERO_WIDTH.sub("\n", text)
+    if "章" in text:
+        text = _CHAPTER_RUN_IN.sub("\\1\n", text)
+    if _INLINE_PAGE_NUMBER_CORE.search(text):
+        text = _INLINE_PAGE_NUMBER.sub("\n", text)
+    lines = []
+    for raw in text.split("\n"):
+        line = raw.strip(_WS)
+        if not line:
+            continue  # about half the lines of a PDF extraction: leave them early
+        marked = False
+        if TITLE_MARK in line:
+            marked = raw.startswith(TITLE_MARK)
+            line = line.replace(TITLE_MARK, "").strip(_WS)
+        if line.startswith("#"):
+            line = _MARKDOWN_HEADING.sub("", line).strip(_WS)
+            marked = True
+        line = line.replace("**", "")
+        if line[:3] in ("---", "***", "___"):
+            line = _MARKDOWN_RULE.sub("", line).strip(_WS)
+        if "〖" in line:
+            line = _TYPESETTING_CODE.sub("", line)
+        if not line or _PAGE_NUMBER_LINE.match(line):
+            continue
+        # Web pages put the 文号 on the title's line: `关于……的通知 国能综通安全〔2021〕108号`.
+        parts = line.endswith("号") and _TRAILING_DOC_NUMBER.match(line)
+        if parts and _looks_like_title(re.sub(r"\s+", "", parts.group(1))):
+            lines.extend([parts.group(1), parts.group(2)])
+            continue
+        lines.append(TITLE_MARK + line if marked else line)
+    return lines
