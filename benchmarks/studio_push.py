@@ -24,6 +24,8 @@ from pathlib import Path
 
 from corpus_tools import studio
 from corpus_tools.schema import Unit
+from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.tasks import with_context
 
 
 def synthetic_units(count: int) -> list[Unit]:
@@ -60,12 +62,12 @@ def line(name: str, seconds: float, tasks: int, note: str = "") -> None:
 
 def run(url: str, api_key: str, count: int, with_list: bool) -> None:
     units = synthetic_units(count)
-    client = studio._checked_client(studio.StudioConnection(url=url, api_key=api_key))
+    client = checked_client(studio.StudioConnection(url=url, api_key=api_key))
     run_id = uuid.uuid4().hex[:6]
 
     # Baseline: one raw SDK call with the very task payloads push_units builds.
     payloads = [
-        {"data": data} for data, _ in studio._with_context([u.to_dict() for u in units], "bench")
+        {"data": data} for data, _ in with_context([u.to_dict() for u in units], "bench")
     ]
     baseline = client.projects.create(title=f"bench-baseline-{run_id}")
     started = time.perf_counter()

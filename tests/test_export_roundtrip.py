@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from corpus_tools import studio
 from corpus_tools.export import export_annotations
 from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit, dataset_features
+from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.projects import find_project, task_index
 
 pytestmark = pytest.mark.integration
 
@@ -79,13 +81,13 @@ def test_push_annotate_pull_export_load(studio_server, tmp_path):
     )
     assert pushed.annotations_created == len(records)
     # One task skipped by an annotator, one never opened.
-    client = studio._checked_client(
+    client = checked_client(
         studio.StudioConnection(url=studio_server.url, api_key=studio_server.api_key)
     )
-    project = studio._find_project(client, studio_server.url, title)
+    project = find_project(client, studio_server.url, title)
     task_ids = {
         uid: ids[0]
-        for uid, ids in studio._task_index(client, studio_server.url, project.id).items()
+        for uid, ids in task_index(client, studio_server.url, project.id).items()
     }
     client.annotations.create(id=task_ids[body[-2].unit_id], result=[], was_cancelled=True)
 

@@ -12,20 +12,22 @@ from corpus_tools import studio
 from corpus_tools.cli import app
 from corpus_tools.prelabel import prelabel_files, read_prelabels
 from corpus_tools.segment import iter_units, write_units
+from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.projects import find_project, task_index
 
 NOTICE = SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"
 
 
 def _client(server):
-    return studio._checked_client(studio.StudioConnection(url=server.url, api_key=server.api_key))
+    return checked_client(studio.StudioConnection(url=server.url, api_key=server.api_key))
 
 
 def _predictions_by_unit(server, title: str) -> dict[str, list]:
     client = _client(server)
-    project = studio._find_project(client, server.url, title)
+    project = find_project(client, server.url, title)
     task_to_unit = {
         task_id: unit_id
-        for unit_id, (task_id, _text) in studio._task_index(client, server.url, project.id).items()
+        for unit_id, (task_id, _text) in task_index(client, server.url, project.id).items()
     }
     found: dict[str, list] = {uid: [] for uid in task_to_unit.values()}
     for prediction in client.predictions.list(project=project.id):

@@ -13,9 +13,19 @@ from pathlib import Path
 import pytest
 
 from corpus_tools import studio
-from corpus_tools.errors import InputFileError, ProjectLookupError
+from corpus_tools.errors import InputFileError, ProjectLookupError, StudioAuthError
 from corpus_tools.label_config import SENTENCE_TAGGING_PATH, sentence_tagging_config
 from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit
+from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.connection import write_config
+from corpus_tools.studio.projects import find_project, task_index
+from corpus_tools.studio.tasks import (
+    measure_result,
+    prelabel_prediction,
+    span_results,
+    unit_records,
+    with_context,
+)
 
 
 def make_unit(doc_id: str, index: int, text: str, kind: str = "body", **extra) -> Unit:
@@ -78,13 +88,13 @@ def unique_title(stem: str) -> str:
 
 
 def sdk(server):
-    return studio._checked_client(studio.StudioConnection(url=server.url, api_key=server.api_key))
+    return checked_client(studio.StudioConnection(url=server.url, api_key=server.api_key))
 
 
 def project_tasks(server, title: str) -> list[dict]:
     client = sdk(server)
-    project = studio._find_project(client, server.url, title)
-    index = studio._task_index(client, server.url, project.id)
+    project = find_project(client, server.url, title)
+    index = task_index(client, server.url, project.id)
     return [{"unit_id": uid, "id": ids[0], "text": ids[1]} for uid, ids in index.items()]
 
 
@@ -128,13 +138,13 @@ def test_bad_prediction_span_is_refused_before_any_request(tmp_path: Path):
         "spans": [{"start": 0, "end": 3, "label": "RESPONSIBLE_BODY", "text": "不对的"}],
     }
     with pytest.raises(InputFileError, match="does not match the unit text"):
-        studio._prediction(studio.task_data(Unit.from_dict(row)), row, "<units>")
+        prelabel_prediction(studio.task_data(Unit.from_dict(row)), row, "<units>")
 
 
 def test_resolution_prefers_options_then_environment_then_config(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
     monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
-    studio._write_config(tmp_path, {"url": "http://127.0.0.1:9", "api_key": "embedded-key"})
+    write_config(tmp_path, {"url": "http://127.0.0.1:9", "api_key": "embedded-key"})
     assert studio.resolve_connection(home=tmp_path).api_key == "embedded-key"
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://example.invalid:8080")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "env-key")
@@ -144,7 +154,7 @@ def test_resolution_prefers_options_then_environment_then_config(tmp_path: Path,
     assert "opt-key" not in repr(connection)
     # The embedded token is never sent to another URL.
     monkeypatch.delenv("LABEL_STUDIO_API_KEY")
-    with pytest.raises(studio.StudioAuthError, match="no API key"):
+    with pytest.raises(StudioAuthError, match="no API key"):
         studio.resolve_connection(home=tmp_path)
     assert oct((tmp_path / "config.json").stat().st_mode & 0o777) == "0o600"
 
@@ -159,7 +169,7 @@ def test_project_gets_the_generated_config_and_the_guide(studio_server):
         notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key
     )
     client = sdk(studio_server)
-    project = client.projects.get(id=studio._find_project(client, studio_server.url, title).id)
+    project = client.projects.get(id=find_project(client, studio_server.url, title).id)
     parsed = project.parsed_label_config
     assert parsed["measure_type"]["labels"] == list(MEASURE_TYPES)
     assert parsed["spans"]["labels"] == list(SPAN_LABELS)
@@ -210,8 +220,8 @@ def test_push_annotate_pull_keeps_spans_annotator_lead_time_and_skips(
         ),
     }
     for unit_id, (measure, spans) in plans.items():
-        result = [studio._measure_result(measure, unit_id, "test")]
-        result += studio._span_results(
+        result = [measure_result(measure, unit_id, "test")]
+        result += span_results(
             next(u.text for u in units if u.unit_id == unit_id),
             spans,
             unit_id,
@@ -348,7 +358,7 @@ def test_predictions_go_in_with_score_and_attach_to_existing_tasks(studio_server
     assert newer.predictions_created == 4
 
     client = sdk(studio_server)
-    project_id = studio._find_project(client, studio_server.url, title).id
+    project_id = find_project(client, studio_server.url, title).id
     predictions = client.predictions.list(project=project_id)
     assert len(predictions) == 8
     assert len(project_tasks(studio_server, title)) == 4
@@ -485,7 +495,7 @@ def test_units_are_read_from_parquet_too(tmp_path: Path):
     units = notice_units()
     path = tmp_path / "units.parquet"
     pl.DataFrame([u.to_dict() for u in units]).write_parquet(path)
-    origin, rows = studio._records(path)
-    pairs = studio._with_context(rows, origin)
+    origin, rows = unit_records(path)
+    pairs = with_context(rows, origin)
     assert [data["unit_id"] for data, _ in pairs] == [u.unit_id for u in units if u.kind == "body"]
     assert pairs[0][0]["section_path"] == list(units[2].section_path)

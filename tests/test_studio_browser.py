@@ -19,6 +19,7 @@ from corpus_tools.schema import (
     MeasureType,
     SpanLabel,
 )
+from corpus_tools.studio.projects import find_project, task_index
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -53,10 +54,10 @@ def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, t
     units = notice_units()
     studio.push_units(units, project=title, url=studio_server.url, api_key=studio_server.api_key)
     client = sdk(studio_server)
-    project_id = studio._find_project(client, studio_server.url, title).id
+    project_id = find_project(client, studio_server.url, title).id
     task_ids = {
         uid: ids[0]
-        for uid, ids in studio._task_index(client, studio_server.url, project_id).items()
+        for uid, ids in task_index(client, studio_server.url, project_id).items()
     }
     unit = units[3]  # SENTENCES[1], between SENTENCES[0] and SENTENCES[2]
     task_id = task_ids[unit.unit_id]

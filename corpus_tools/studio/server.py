@@ -1,0 +1,375 @@
+"""The embedded Label Studio: its process (start / stop / status) and the admin's token.
+
+The server runs with SQLite under `studio_home()`. On first start it gets a
+personal access token minted for its admin user, so legacy tokens stay off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from corpus_tools.errors import StudioAuthError, StudioUnavailableError
+from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.connection import (
+    ENV_API_KEY,
+    StudioConnection,
+    config_file,
+    read_config,
+    studio_home,
+    write_config,
+)
+
+DEFAULT_PORT = 8080
+ADMIN_EMAIL = "admin@corpus-tools.local"
+
+# Switch off everything that talks to outside hosts. The LABEL_STUDIO_ prefix
+# wins over a bare name in Label Studio's get_env, so a SENTRY_DSN the user set
+# for their own apps cannot leak in.
+_OFFLINE_ENV = {
+    "LABEL_STUDIO_SENTRY_DSN": "",
+    "LABEL_STUDIO_FRONTEND_SENTRY_DSN": "",
+    "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
+    "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+    "LABEL_STUDIO_FEATURE_FLAGS_OFFLINE": "true",
+    "LABEL_STUDIO_CONVERTER_DOWNLOAD_RESOURCES": "false",
+    "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """The embedded server after `start_server`."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    pid: int = 0
+    home: Path = Path()
+    config_path: Path = Path()
+    log_path: Path = Path()
+    already_running: bool = False
+    first_start: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
+    running: bool
+    url: str | None
+    pid: int | None
+    home: Path
+    username: str | None = None
+    stopped: bool = False
+
+
+def _pid_path(home: Path) -> Path:
+    return home / "server.pid"
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((host, port)) != 0
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process still answers kill(0); reap it.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def _is_label_studio(pid: int) -> bool:
+    """True if `pid` runs Label Studio's server (guards against a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _pid_alive(pid)  # no /proc (macOS): trust the pid file
+    return b"label_studio" in cmdline
+
+
+def _read_pid(home: Path) -> int | None:
+    try:
+        pid = int(_pid_path(home).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) and _is_label_studio(pid) else None
+
+
+def _healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        response = httpx.get(f"{url}/health", timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and '"UP"' in response.text
+
+
+def _log_tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+def _mint_personal_access_token(url: str, email: str, password: str) -> str:
+    """Log in as `email` and create its personal access token (a JWT refresh token).
+
+    Label Studio has no API call for this that takes a password, so this does
+    what a user does in the browser: the login form, then POST /api/token/.
+    """
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=False) as web:
+        web.get("/user/login/")
+        response = web.post(
+            "/user/login/",
+            data={
+                "email": email,
+                "password": password,
+                "csrfmiddlewaretoken": web.cookies.get("csrftoken", ""),
+            },
+            headers={"Referer": f"{url}/user/login/"},
+        )
+        if response.status_code != 302:
+            raise StudioAuthError(
+                f"{url}: the embedded server refused the stored admin login {email}; "
+                f"delete {url and 'the server config'} and its data dir, or set LABEL_STUDIO_API_KEY"
+            )
+        response = web.post(
+            "/api/token/",
+            headers={"X-CSRFToken": web.cookies.get("csrftoken", ""), "Referer": f"{url}/"},
+        )
+        if response.status_code == 409:
+            raise StudioAuthError(
+                f"{url}: the admin user already has a personal access token that corpus-tools did not store; "
+                "revoke it in Label Studio (Account & Settings › Personal Access Token) and run "
+                "`corpus-tools studio start` again, or set LABEL_STUDIO_API_KEY"
+            )
+        if response.status_code != 201:
+            raise StudioAuthError(
+                f"{url}: could not create a personal access token (HTTP {response.status_code}); "
+                "set LABEL_STUDIO_API_KEY to a token from Account & Settings"
+            )
+        return response.json()["token"]
+
+
+def start_server(
+    *,
+    home: Path | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    timeout: float = 240.0,
+) -> ServerInfo:
+    """Start the embedded Label Studio (SQLite under `home`) and wait until it answers.
+
+    The first start runs the database migrations (about 40 s), creates the admin
+    user, mints its personal access token and stores URL, login and token in
+    `home/config.json` (mode 600). A running server is left alone and reported.
+    """
+    started = time.perf_counter()
+    home = studio_home(home=home)
+    home.mkdir(parents=True, exist_ok=True)
+    config = read_config(home)
+    log_path = home / "server.log"
+
+    pid = _read_pid(home)
+    if pid is not None and config.get("url") and _healthy(config["url"]):
+        return ServerInfo(
+            url=config["url"],
+            username=config.get("username", ""),
+            password=config.get("password", ""),
+            pid=pid,
+            home=home,
+            config_path=config_file(home),
+            log_path=log_path,
+            already_running=True,
+            seconds=time.perf_counter() - started,
+        )
+    if pid is not None:
+        raise StudioUnavailableError(
+            f"a Label Studio process (pid {pid}) for {home} is running but does not answer; "
+            "run `corpus-tools studio stop` first"
+        )
+
+    first_start = not config.get("api_key")
+    username = config.get("username") or ADMIN_EMAIL
+    password = config.get("password") or secrets.token_urlsafe(12)
+    if port is None:
+        wanted = int(config.get("port") or DEFAULT_PORT)
+        port = wanted if _port_is_free(host, wanted) else _free_port(host)
+    elif not _port_is_free(host, port):
+        raise StudioUnavailableError(
+            f"port {port} on {host} is in use; pass another --port or stop what listens there"
+        )
+
+    data_dir = home / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        **_OFFLINE_ENV,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        # Passed in the environment, not argv, so `ps` does not show the password.
+        "LABEL_STUDIO_USERNAME": username,
+        "LABEL_STUDIO_PASSWORD": password,
+        "DJANGO_DB": "sqlite",
+        "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
+    }
+    for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
+        env.pop(leaked, None)
+    command = [
+        sys.executable,
+        "-m",
+        "label_studio.server",
+        "start",
+        "--no-browser",
+        "--internal-host",
+        host,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    log_offset = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=home,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop kills runserver's children too
+        )
+    _pid_path(home).write_text(str(process.pid))
+    try:
+        url = _wait_until_serving(process, log_path, log_offset, host, timeout)
+        port = int(url.rsplit(":", 1)[1])
+        config.update({"url": url, "port": port, "username": username, "password": password})
+        api_key = config.get("api_key")
+        if not api_key or not _key_works(url, api_key):
+            config["api_key"] = _mint_personal_access_token(url, username, password)
+        config_path = write_config(home, config)
+    except BaseException:
+        _terminate(process.pid)
+        _pid_path(home).unlink(missing_ok=True)
+        raise
+    return ServerInfo(
+        url=url,
+        username=username,
+        password=password,
+        pid=process.pid,
+        home=home,
+        config_path=config_path,
+        log_path=log_path,
+        first_start=first_start,
+        seconds=time.perf_counter() - started,
+    )
+
+
+_SERVING = re.compile(rb"Starting development server at (http://[^/\s]+)/")
+
+
+def _wait_until_serving(
+    process: subprocess.Popen, log_path: Path, log_offset: int, host: str, timeout: float
+) -> str:
+    """The URL our process serves on, once it answers /health.
+
+    Label Studio silently moves to the next port when its port is taken (another
+    server may still be migrating when we looked), so the URL is read from the
+    process's own log line, not assumed.
+    """
+    deadline = time.monotonic() + timeout
+    url = None
+    while True:
+        if process.poll() is not None:
+            raise StudioUnavailableError(
+                f"Label Studio exited during start (code {process.returncode}); "
+                f"see {log_path}: {_log_tail(log_path)}"
+            )
+        if url is None:
+            with open(log_path, "rb") as log:
+                log.seek(log_offset)
+                match = _SERVING.search(log.read())
+            if match:
+                url = match.group(1).decode().replace("0.0.0.0", host)
+        if url is not None and _healthy(url):
+            return url
+        if time.monotonic() > deadline:
+            raise StudioUnavailableError(
+                f"Label Studio did not answer {url or 'its port'}/health within {timeout:.0f} s; see {log_path}"
+            )
+        time.sleep(0.5)
+
+
+def _key_works(url: str, api_key: str) -> bool:
+    try:
+        checked_client(StudioConnection(url=url, api_key=api_key, source="embedded server"))
+    except StudioAuthError:
+        return False
+    return True
+
+
+def _terminate(pid: int, timeout: float = 30.0) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                return
+            time.sleep(0.2)
+
+
+def stop_server(*, home: Path | None = None, timeout: float = 30.0) -> ServerStatus:
+    """Stop the embedded server started by `start_server` (by its recorded pid)."""
+    home = studio_home(home=home)
+    config = read_config(home)
+    pid = _read_pid(home)
+    if pid is not None:
+        _terminate(pid, timeout=timeout)
+    _pid_path(home).unlink(missing_ok=True)
+    return ServerStatus(
+        running=False,
+        url=config.get("url"),
+        pid=pid,
+        home=home,
+        username=config.get("username"),
+        stopped=pid is not None,
+    )
+
+
+def server_status(*, home: Path | None = None) -> ServerStatus:
+    """Whether the embedded server runs and answers, with its URL and login name."""
+    home = studio_home(home=home)
+    config = read_config(home)
+    pid = _read_pid(home)
+    url = config.get("url")
+    running = pid is not None and bool(url) and _healthy(url)
+    return ServerStatus(
+        running=running, url=url, pid=pid, home=home, username=config.get("username")
+    )
