@@ -17,6 +17,7 @@ from corpus_tools.model.active_learning import (
     fit_measure_type,
     hold_out_groups,
     least_certain_first,
+    measure_type_examples,
     predict_types,
     simulate_annotator,
     uncertainties,
@@ -124,7 +125,7 @@ def test_uncertainty_first_hands_over_what_the_model_is_least_sure_of(held):
     points = _run(held, Order.UNCERTAINTY_FIRST, max_units=20)
     by_id = {u.id: u for u in held.pool}
     seed_units = [by_id[i] for i in points[0].batch_ids]
-    model = fit_measure_type(seed_units, settings=classifier_settings())
+    model = fit_measure_type(measure_type_examples(seed_units), settings=classifier_settings())
     rest = [u for u in held.pool if u.id not in set(points[0].batch_ids)]
     _, probabilities = predict_types(model, [u.text for u in rest])
     scores = uncertainties(probabilities)

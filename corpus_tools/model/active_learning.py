@@ -11,7 +11,7 @@ macro-F1 on held-out units whose groups (sectors) and notices never enter the po
 The classifier refitted in the loop is the project's own: the `char_ngram_cats`
 component's estimator (`CharNgramCats`) with the settings of the training config,
 used directly (the pipeline's measure type is that component alone; `textcat`'s
-share is 0). Fitting it takes a second or two on 3,000 units.
+share is 0), fitted from the same spaCy examples training uses.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ import numpy
 from corpus_tools.errors import ModelError
 from corpus_tools.model.char_ngram_cats import NGRAM_COMPONENT, CharNgramCats
 from corpus_tools.model.cross_validation import GroupBy, group_key
-from corpus_tools.model.gold import GoldUnit
+from corpus_tools.model.gold import GoldUnit, make_example
 from corpus_tools.model.scores import classification_scores
-from corpus_tools.schema import MEASURE_TYPES
 
 T = TypeVar("T")
 
@@ -136,27 +135,18 @@ def classifier_settings(config_path: Path | str | None = None) -> dict[str, Any]
     return section
 
 
-class _TextCats:
-    """What `CharNgramCats.initialize` reads of a spaCy `Example`: the reference
-    doc's text and cats (building real docs for 3,000 units at every refit
-    would cost more than the fit)."""
+def measure_type_examples(units: Sequence[GoldUnit]) -> list:
+    """spaCy `Example`s of `units` as the pipeline is trained on them (`make_example`,
+    one token per character)."""
+    import spacy
 
-    __slots__ = ("reference",)
-
-    def __init__(self, text: str, measure_type: str) -> None:
-        self.reference = _Reference(text, {m: float(m == measure_type) for m in MEASURE_TYPES})
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    return [make_example(nlp, unit) for unit in units]
 
 
-@dataclass(frozen=True, slots=True)
-class _Reference:
-    text: str
-    cats: dict[str, float]
-
-
-def fit_measure_type(units: Sequence[GoldUnit], *, settings: Mapping[str, Any]) -> CharNgramCats:
-    """The project's measure-type classifier fitted on `units`."""
+def fit_measure_type(examples: Sequence, *, settings: Mapping[str, Any]) -> CharNgramCats:
+    """The project's measure-type classifier fitted on `examples` (`measure_type_examples`)."""
     model = CharNgramCats(NGRAM_COMPONENT, **settings)
-    examples = [_TextCats(u.text, u.measure_type) for u in units]
     model.initialize(lambda: examples)
     return model
 
@@ -293,18 +283,20 @@ def simulate_annotator(
     limit = min(max_units, len(pool))
     annotated = shuffled[: min(seed_units, limit)]
     remaining = shuffled[len(annotated) :]  # random order: the rest of the same shuffle
+    examples: dict[int, Any] = {}  # built as units are annotated, once each
     held_texts = [u.text for u in held_out]
     truth = [u.measure_type for u in held_out]
     batch = list(annotated)
     while True:
-        train = [pool[i] for i in annotated]
-        model = fit_measure_type(train, settings=settings)
+        new = [i for i in annotated if i not in examples]
+        examples.update(zip(new, measure_type_examples([pool[i] for i in new]), strict=True))
+        model = fit_measure_type([examples[i] for i in annotated], settings=settings)
         predicted, _ = predict_types(model, held_texts)
         scores = classification_scores(truth, predicted)
         yield CurvePoint(
             order=order.value,
             units=len(annotated),
-            documents=len({u.doc_id for u in train}),
+            documents=len({pool[i].doc_id for i in annotated}),
             macro_f1=scores.macro_f1,
             accuracy=scores.accuracy,
             batch_ids=tuple(pool[i].id for i in batch),
