@@ -19,6 +19,7 @@ from corpus_tools.model.active_learning import (
     least_certain_first,
     measure_type_examples,
     predict_types,
+    queue_score,
     simulate_annotator,
     uncertainties,
     uncertainty,
@@ -55,6 +56,14 @@ def test_uncertainty_of_doc_cats_equals_the_matrix_row():
     for measure in Uncertainty:
         row = uncertainties([list(cats.values())], measure=measure)[0]
         assert uncertainty(cats, measure=measure) == pytest.approx(row)
+
+
+@pytest.mark.parametrize("measure", list(Uncertainty))
+def test_ascending_queue_score_is_least_certain_first(measure):
+    rows = {"sure": SURE, "torn": TORN, "leaning": LEANING}
+    by_score = sorted(rows, key=lambda name: queue_score(rows[name], measure=measure))
+    assert by_score == ["torn", "leaning", "sure"]
+    assert queue_score(SURE, measure=Uncertainty.LEAST_CONFIDENT) == pytest.approx(0.9)
 
 
 def test_ties_keep_their_order_and_bad_input_is_named():

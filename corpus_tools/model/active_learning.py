@@ -1,8 +1,9 @@
 """Active learning: which unit an annotator should see next, and what that buys.
 
 `uncertainty` / `uncertainties` score a measure-type prediction (how unsure the
-model is), `least_certain_first` orders units by it — what the ML backend's
-uncertainty-first queue uses. `simulate_annotator` measures the gain: from a
+model is), `least_certain_first` orders units by it and `queue_score` turns it
+into the prediction score Label Studio orders its queue by — what the ML
+backend's uncertainty-first queue uses. `simulate_annotator` measures the gain: from a
 small random seed of annotated units of a pool, an annotator is handed one batch
 after another (least certain first, or in random order), each batch "annotated"
 by revealing its gold label, the measure-type classifier refitted, and scored by
@@ -97,6 +98,18 @@ def uncertainty(
     (`doc.cats`, or a list of them)."""
     values = list(probabilities.values() if isinstance(probabilities, Mapping) else probabilities)
     return float(uncertainties([values], measure=measure)[0])
+
+
+def queue_score(
+    probabilities: Mapping[str, float] | Sequence[float],
+    *,
+    measure: Uncertainty = DEFAULT_UNCERTAINTY,
+) -> float:
+    """1 − `uncertainty`: a prediction `score` for Label Studio, whose uncertainty
+    sampling and data-manager sort by prediction score serve the lowest first, so
+    ascending score is least certain first (with `LEAST_CONFIDENT` it is the top
+    probability, the `measure_type_score` pushed today)."""
+    return 1.0 - uncertainty(probabilities, measure=measure)
 
 
 def least_certain_first(items: Sequence[T], scores: Sequence[float]) -> list[T]:
