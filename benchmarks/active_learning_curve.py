@@ -10,7 +10,8 @@ and how many units each order needs to reach a macro-F1 (0.75, the issue's, and
 lower levels when neither reaches it); writes the curve as CSV and PNG.
 
     uv run python benchmarks/active_learning_curve.py [--export exports/corpus] [--draws 3]
-        [--batch 100] [--max-units 3000] [--measures margin least-confident entropy]
+        [--batch 100] [--max-units 2500] [--measures margin least-confident entropy]
+    uv run python benchmarks/active_learning_curve.py --from-csv benchmarks/results-active-learning.csv
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=3, help="held-out draws to average over")
     parser.add_argument("--seed-units", type=int, default=100)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--max-units", type=int, default=3000)
+    parser.add_argument("--max-units", type=int, default=2500)
     parser.add_argument(
         "--measures",
         nargs="+",
@@ -66,9 +67,45 @@ def main() -> None:
         choices=[m.value for m in Uncertainty],
         help="uncertainty measures to run uncertainty-first with (the first is the one reported)",
     )
+    parser.add_argument("--from-csv", type=Path, help="re-report and re-plot a run's CSV")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results-active-learning")
     args = parser.parse_args()
 
+    started = time.perf_counter()
+    if args.from_csv:  # re-report and re-plot a finished run
+        frame = pl.read_csv(args.from_csv)
+        args.draws = frame["draw"].n_unique()
+        args.batch = int(frame["units"].unique().sort().diff().drop_nulls().min())
+        names = [RANDOM] + sorted(set(frame["order"]) - {RANDOM}, key=_measure_rank)
+    else:
+        frame, names = simulate(args)
+    mean = (
+        frame.group_by("order", "units")
+        .agg(
+            pl.col("macro_f1").mean().alias("macro_f1"),
+            pl.col("macro_f1").min().alias("min"),
+            pl.col("macro_f1").max().alias("max"),
+            pl.col("documents").mean().alias("documents"),
+            pl.len().alias("draws"),
+        )
+        .filter(pl.col("draws") == args.draws)  # a unit count every draw's pool reached
+        .sort("order", "units")
+    )
+    print_table(mean, names)
+    report(frame, mean, names, draws=args.draws)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.from_csv:
+        frame.write_csv(args.out.with_suffix(".csv"))
+    write_plot(mean, names, args.out.with_suffix(".png"), batch=args.batch, draws=args.draws)
+    written = [args.out.with_suffix(".png")] + (
+        [] if args.from_csv else [args.out.with_suffix(".csv")]
+    )
+    print(f"wrote {' and '.join(map(str, written))}")
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+def simulate(args) -> tuple[pl.DataFrame, list[str]]:
+    """Every curve of every held-out draw, one row per point; the curves' names."""
     dataset = load_export(args.export)
     units = [u for name in dataset for u in iter_gold(dataset[name])]
     settings = classifier_settings()
@@ -83,6 +120,7 @@ def main() -> None:
         f"class-balanced logistic regression) with train.cfg's settings {settings}"
     )
     runs = [(Order.RANDOM, measures[0])] + [(Order.UNCERTAINTY_FIRST, m) for m in measures]
+    names = [curve_name(o, m) for o, m in runs]
     rows = []
     started = time.perf_counter()
     for draw in range(args.draws):
@@ -116,27 +154,13 @@ def main() -> None:
                     }
                 )
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
-    frame = pl.DataFrame(rows)
-    mean = (
-        frame.group_by("order", "units")
-        .agg(
-            pl.col("macro_f1").mean().alias("macro_f1"),
-            pl.col("macro_f1").min().alias("min"),
-            pl.col("macro_f1").max().alias("max"),
-            pl.col("documents").mean().alias("documents"),
-            pl.len().alias("draws"),
-        )
-        .filter(pl.col("draws") == args.draws)  # a unit count every draw's pool reached
-        .sort("order", "units")
-    )
-    names = [curve_name(o, m) for o, m in runs]
-    print_table(mean, names)
-    report(frame, mean, names, draws=args.draws)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(args.out.with_suffix(".csv"))
-    write_plot(mean, names, args.out.with_suffix(".png"), batch=args.batch, draws=args.draws)
-    print(f"wrote {args.out.with_suffix('.csv')} and {args.out.with_suffix('.png')}")
-    print(f"total {time.perf_counter() - started:.0f} s")
+    return pl.DataFrame(rows), names
+
+
+def _measure_rank(name: str) -> int:
+    """The default measure first (the one reported), then the enum's order."""
+    ranks = [DEFAULT_UNCERTAINTY] + [m for m in Uncertainty if m is not DEFAULT_UNCERTAINTY]
+    return next((i for i, m in enumerate(ranks) if f"({m.value})" in name), len(ranks))
 
 
 def print_table(mean: pl.DataFrame, names: list[str]) -> None:
@@ -199,7 +223,7 @@ def write_plot(mean: pl.DataFrame, names: list[str], path: Path, *, batch: int, 
         x=alt.X("units:Q", title="annotated units"),
         y=alt.Y("min:Q", title="macro-F1 on held-out sectors", scale=alt.Scale(zero=False)),
         y2="max:Q",
-        color=alt.Color("order:N", scale=colors, legend=None),
+        color=alt.Color("order:N", scale=colors, title="order"),
     )
     line = base.mark_line(point=True, strokeWidth=2).encode(
         x="units:Q",
@@ -223,6 +247,7 @@ def write_plot(mean: pl.DataFrame, names: list[str], path: Path, *, batch: int, 
             ),
         ),
     )
+    chart = chart.configure_legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3)
     path.write_bytes(vlc.vegalite_to_png(chart.to_dict(), scale=2))
 
 
