@@ -870,7 +870,7 @@ def report_command(
         console.print(f"[yellow]skipped:[/yellow] {escape(problem)}", highlight=False)
     typer.echo(
         f"wrote {result.index}: {result.units} units ({result.measures} measures) of "
-        f"{result.notices} notices, {len(result.charts)} charts, {len(result.tables)} table files "
+        f"{result.notices} notice(s), {len(result.charts)} charts, {len(result.tables)} table files "
         f"in {result.seconds:.1f} s"
     )
 
@@ -895,7 +895,8 @@ def quickstart(
 ) -> None:
     """Run the whole loop on the embedded defaults: start Label Studio, segment
     the sample corpus, push it, load the seed annotations, export, train,
-    evaluate, and pre-label data/new-notices into the same project.
+    evaluate, pre-label data/new-notices into the same project, and write the
+    report of the pre-labelled notices (WORK_DIR/report/index.html).
 
     Re-running never duplicates tasks or annotations; a run stopped half-way
     finishes when started again.
@@ -933,6 +934,7 @@ def quickstart(
         f"Dataset:      {report.export_dir}\n"
         f"Model:        {report.model_dir}  measure-type macro-F1 {report.macro_f1:.3f} "
         f"(TF-IDF baseline {report.baseline_macro_f1:.3f}); span F1: {spans}\n"
-        f"Pre-labels:   {report.prelabel_path}",
+        f"Pre-labels:   {report.prelabel_path}\n"
+        f"Report:       {report.report_path}",
         highlight=False,
     )

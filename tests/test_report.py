@@ -254,12 +254,15 @@ def test_bad_lines_are_reported_by_number_and_the_rest_goes_on(tmp_path):
     rows[2] = '{"unit_id": "u-3", "text": "broken'  # line 3: cut short
     rows[4] = json.dumps({"doc_id": "doc-a", "text": "没有编号", "measure_type": "other"})  # line 5
     rows.insert(5, "")  # a blank line is no record (and no problem)
+    rows.append(record("u-7", "开展执法检查。", "enforcement") | {"spans": "市应急局"})  # line 8
     path = write_jsonl(tmp_path / "p.jsonl", rows)
     result = build_report([path], tmp_path / "report")
     assert result.units == 4
-    assert len(result.problems) == 2
+    assert len(result.problems) == 3
     assert result.problems[0].startswith(f"{path}: line 3: not JSON")
     assert result.problems[1].startswith(f"{path}: line 5: no unit_id field")
+    assert result.problems[2].startswith(f"{path}: line 8: a field has the wrong type")
+    assert sorted(read_table(result.out_dir, "measure_mix_by_notice")["units"]) == [4]
     html = result.index.read_text(encoding="utf-8")
     assert "line 3: not JSON" in html and "line 5: no unit_id field" in html
 

@@ -107,9 +107,8 @@ def build_report(
     frames: dict[str, pl.DataFrame] = {
         "measure_mix_by_notice": tables.measure_mix_by_notice(units),
         "measure_mix_by_group": tables.measure_mix_by_group(units, by),
-        "measure_share_by_year": (
-            tables.measure_share_by_year(units, issuer) if issuer else pl.DataFrame()
-        ),
+        # no issuer with enough years: the table is there, with its columns and no rows
+        "measure_share_by_year": tables.measure_share_by_year(units, issuer or ""),
         "bodies_by_measure_type": tables.bodies_by_measure_type(mentions),
         "body_aliases": tables.aliases_applied(mentions, alias_table),
         "deadlines": deadline_rows,

@@ -144,9 +144,7 @@ def _read_block(data: bytes):
 
 
 def _line_problem(raw: bytes) -> str | None:
-    """Why one line is not a prelabel record, or None if it is one."""
-    import pyarrow as pa
-
+    """Why one line is not a prelabel record as far as JSON tells, or None."""
     try:
         record = json.loads(raw)
     except ValueError as error:
@@ -155,15 +153,36 @@ def _line_problem(raw: bytes) -> str | None:
         return f"a JSON {type(record).__name__}, not a record object"
     missing = [k for k in (*_REQUIRED, "measure_type") if k not in record]
     if missing:
-        return f"no {', '.join(missing)} field (a prelabel record has unit_id, doc_id, text, measure_type)"
+        return (
+            f"no {', '.join(missing)} field "
+            "(a prelabel record has unit_id, doc_id, text, measure_type)"
+        )
     wrong = [k for k in _REQUIRED if not isinstance(record[k], str)]
     if wrong:
         return f"{', '.join(wrong)} should be text"
-    try:
-        _read_block(raw)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        return f"a field has the wrong type ({str(error).splitlines()[0]})"
     return None
+
+
+def _typed_lines(
+    path: Path, numbers: list[int], lines: list[bytes]
+) -> Iterator[pl.DataFrame | InputFileError]:
+    """Lines JSON found fine, read by pyarrow; a part it refuses (a field of the
+    wrong type) is halved until the line is found."""
+    import pyarrow as pa
+
+    try:
+        yield _labelled(pl.from_arrow(_read_block(b"\n".join(lines))))
+        return
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        if len(lines) == 1:
+            reason = str(error).splitlines()[0]
+            yield InputFileError(
+                str(path), f"line {numbers[0]}: a field has the wrong type ({reason}); skipped"
+            )
+            return
+    half = len(lines) // 2
+    yield from _typed_lines(path, numbers[:half], lines[:half])
+    yield from _typed_lines(path, numbers[half:], lines[half:])
 
 
 def _jsonl_blocks(path: Path) -> Iterator[tuple[list[int], list[bytes]]]:
@@ -197,16 +216,18 @@ def _read_prelabel_jsonl(
                 continue
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
+        kept_numbers: list[int] = []
         kept: list[bytes] = []
         for number, raw in zip(numbers, lines, strict=True):
             problem = _line_problem(raw)
             if problem is None:
+                kept_numbers.append(number)
                 kept.append(raw)
             else:
                 yield InputFileError(str(path), f"line {number}: {problem}; skipped")
         on_rows(len(lines))
         if kept:
-            yield _labelled(pl.from_arrow(_read_block(b"\n".join(kept))))
+            yield from _typed_lines(path, kept_numbers, kept)
 
 
 def _read_prelabel_parquet(
