@@ -179,6 +179,9 @@ def test_deadline_timeline_places_dates_and_lists_the_rest(tmp_path):
     for text in ("3个月内", "汛期前完成尾矿库排查", "年底前建立制度"):
         assert text in unplaced
     assert "2 dated deadlines" in html and "1 relative and 2 not normalised" in html
+    # hovering a point shows its unit's text: each mark carries an SVG <title>
+    figure = html.split('data-chart="deadlines"')[1].split("</figure>")[0]
+    assert "<title>" in figure and "年底前完成隐患整改" in figure.split("<title>", 1)[1]
 
 
 @pytest.mark.parametrize(
@@ -302,6 +305,38 @@ def test_a_missing_input_is_skipped_when_another_has_units(tmp_path):
     assert result.units == 1
     assert len(result.problems) == 1
     assert result.problems[0].startswith(f"{tmp_path / 'missing.jsonl'}: does not exist; expected")
+
+
+def test_prelabel_parquet_input_and_the_aliases_flag(tmp_path):
+    from corpus_tools.prelabel import WRITERS
+
+    rows = [
+        record("u-1", "市安监局要开展执法检查。", "enforcement", bodies=("市安监局",), deadlines=()),
+        record("u-2", "市应急管理局年底前完成整改。", "risk_hazard", bodies=("市应急管理局",), deadlines=("年底前",)),
+        record("h-3", "一、总体要求", None, kind="heading"),
+    ]  # fmt: skip
+    parquet = tmp_path / "p.parquet"
+    writer = WRITERS[".parquet"](parquet)  # the writer `prelabel -o X.parquet` uses
+    writer.write(rows)
+    writer.close()
+    aliases = tmp_path / "mine.csv"
+    aliases.write_text("alias,canonical\n市安监局,市应急局\n", encoding="utf-8")
+    out = tmp_path / "report"
+    cli = CliRunner().invoke(
+        app,
+        ["report", str(parquet), "-o", str(out), "--aliases", str(aliases), "--title", "我的报告"],
+        env={"COLUMNS": "300"},
+    )
+    assert cli.exit_code == 0, cli.output
+    assert (
+        "2 units (2 measures) of 1 notice(s), 7 charts" not in cli.output
+    )  # one notice: no series
+    assert "2 units (2 measures) of 1 notice(s)" in cli.output
+    bodies = read_table(out, "bodies_by_measure_type")
+    assert set(bodies["body"]) == {"市应急管理局"}  # 市安监局 → 市应急局 → 市应急管理局
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<title>我的报告</title>" in html and str(aliases) in html
+    assert read_table(out, "deadlines")["date"].to_list() == ["2025-12-31"]
 
 
 # ---------------------------------------------------------------- exported datasets (gold)
