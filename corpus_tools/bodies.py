@@ -17,8 +17,12 @@ spans where no rule span overlaps 0.92 (0.86 before the duty wordings).
 
 from __future__ import annotations
 
+import csv
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 # What a body's name ends with. Sectors (`煤矿`, `非煤矿山`) and places (`各地`)
 # are not bodies (guidelines §3), so they are not here.
@@ -185,3 +189,84 @@ def _names(subject: str) -> Iterator[tuple[int, int]]:
 def _inside_brackets(text: str, position: int) -> bool:
     head = text[:position]
     return sum(head.count(ch) for ch in _OPENERS) > sum(head.count(ch) for ch in _CLOSERS)
+
+
+# ---------------------------------------------------------------- names
+
+# `data/body-aliases.csv` (`alias,canonical`): short and long names of one body,
+# so a count of who is named does not split `市应急局` from `市应急管理局`.
+DEFAULT_BODY_ALIASES = Path(__file__).resolve().parent.parent / "data" / "body-aliases.csv"
+
+
+def body_key(name: str) -> str:
+    """A body name as compared: NFKC (full-width brackets and digits folded), no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+
+
+@dataclass(frozen=True, slots=True)
+class BodyAliases:
+    """Alias → canonical name (keys through `body_key`), and the files they came from."""
+
+    table: dict[str, str]
+    sources: tuple[Path, ...]
+
+    def normalise(self, name: str) -> str:
+        key = body_key(name)
+        return self.table.get(key, key)
+
+
+def load_body_aliases(
+    extra: Iterable[Path | str] = (), *, default: Path | None = DEFAULT_BODY_ALIASES
+) -> BodyAliases:
+    """The default alias table, then each `extra` CSV (`alias,canonical`; a later
+    row for the same alias wins). Chains (`a→b`, `b→c`) resolve to the end."""
+    table: dict[str, str] = {}
+    sources = tuple(Path(p) for p in ((default,) if default else ()) + tuple(extra))
+    for path in sources:
+        table |= _alias_rows(path)
+    resolved = {
+        alias: _follow(alias, table, path=sources[-1] if sources else None) for alias in table
+    }
+    return BodyAliases({a: c for a, c in resolved.items() if a != c}, sources)
+
+
+def _alias_rows(path: Path) -> dict[str, str]:
+    from corpus_tools.errors import ReportError
+
+    if not path.is_file():
+        raise ReportError(
+            f"{path}: alias table does not exist; give a CSV with columns alias,canonical"
+        )
+    rows: dict[str, str] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:2]] != ["alias", "canonical"]:
+            raise ReportError(
+                f"{path}: line 1 should be the header `alias,canonical` (got {header!r})"
+            )
+        for number, row in enumerate(reader, 2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                raise ReportError(
+                    f"{path}: line {number} should be `alias,canonical`, both names given (got {row!r})"
+                )
+            rows[body_key(row[0])] = body_key(row[1])
+    return rows
+
+
+def _follow(alias: str, table: dict[str, str], *, path: Path | None) -> str:
+    from corpus_tools.errors import ReportError
+
+    seen = [alias]
+    name = table[alias]
+    while name in table and table[name] != name:
+        if name in seen:
+            raise ReportError(
+                f"{path}: aliases go round in a circle ({' → '.join(seen + [name])}); "
+                "make one of them the canonical name"
+            )
+        seen.append(name)
+        name = table[name]
+    return name

@@ -802,6 +802,79 @@ def prelabel_command(
         )
 
 
+# --- report command ---
+
+
+class ReportBy(StrEnum):
+    ISSUER = "issuer"
+    YEAR = "year"
+    SECTOR = "sector"
+    GENRE = "genre"
+
+
+@app.command("report")
+@clean_errors
+def report_command(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="`prelabel` output (.jsonl/.parquet) or an exported dataset (export DIR, "
+            "its dataset/ or a data/*.parquet split)."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Directory for index.html and its tables.")
+    ],
+    by: Annotated[
+        ReportBy, typer.Option(help="Group notices by this for the per-group charts.")
+    ] = ReportBy.ISSUER,
+    title: Annotated[str | None, typer.Option(help="Page title.")] = None,
+    aliases: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Extra body-alias CSV (alias,canonical) over data/body-aliases.csv; repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Write an offline HTML report of what the notices demand: measure types per
+    notice and group, an issuer's years, responsible bodies, deadlines,
+    frequencies and what changed between two notices of one issuer; each chart's
+    table beside it as CSV and Parquet. Bad input lines are skipped and listed.
+
+    Example: corpus-tools report out/prelabels.jsonl -o out/report --by year
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from corpus_tools.report import GroupBy, build_report
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("Report", total=None)
+        result = build_report(
+            inputs,
+            output,
+            by=GroupBy(by.value),
+            title=title,
+            aliases=aliases or (),
+            progress=lambda what, done, total: bar.update(
+                task, description=f"Report: {what}", completed=done, total=total
+            ),
+        )
+    for problem in result.problems:
+        console.print(f"[yellow]skipped:[/yellow] {escape(problem)}", highlight=False)
+    typer.echo(
+        f"wrote {result.index}: {result.units} units ({result.measures} measures) of "
+        f"{result.notices} notice(s), {len(result.charts)} charts, {len(result.tables)} table files "
+        f"in {result.seconds:.1f} s"
+    )
+
+
 # --- quickstart command ---
 
 
@@ -822,7 +895,8 @@ def quickstart(
 ) -> None:
     """Run the whole loop on the embedded defaults: start Label Studio, segment
     the sample corpus, push it, load the seed annotations, export, train,
-    evaluate, and pre-label data/new-notices into the same project.
+    evaluate, pre-label data/new-notices into the same project, and write the
+    report of the pre-labelled notices (WORK_DIR/report/index.html).
 
     Re-running never duplicates tasks or annotations; a run stopped half-way
     finishes when started again.
@@ -860,6 +934,7 @@ def quickstart(
         f"Dataset:      {report.export_dir}\n"
         f"Model:        {report.model_dir}  measure-type macro-F1 {report.macro_f1:.3f} "
         f"(TF-IDF baseline {report.baseline_macro_f1:.3f}); span F1: {spans}\n"
-        f"Pre-labels:   {report.prelabel_path}",
+        f"Pre-labels:   {report.prelabel_path}\n"
+        f"Report:       {report.report_path}",
         highlight=False,
     )

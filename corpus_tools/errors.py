@@ -39,3 +39,7 @@ class ExportError(CorpusToolsError):
 
 class ModelError(CorpusToolsError):
     """A model directory that is missing, not a model, or off-schema."""
+
+
+class ReportError(CorpusToolsError):
+    """Inputs a report cannot be made of (none readable, no units, a bad alias table)."""

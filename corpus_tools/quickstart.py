@@ -33,6 +33,7 @@ class Step(StrEnum):
     TRAIN = "train the pre-labeling model"
     EVALUATE = "evaluate on the test split"
     PRELABEL = "pre-label new notices and push predictions"
+    REPORT = "write the report of the pre-labelled notices"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class QuickstartReport:
     export_dir: Path
     model_dir: Path
     prelabel_path: Path
+    report_path: Path  # index.html of the pre-labelled notices' report
     macro_f1: float
     baseline_macro_f1: float
     span_f1: dict[str, float]
@@ -106,6 +108,7 @@ def run_quickstart(
     export_dir = work_dir / "export"
     model_dir = work_dir / "model"
     prelabel_path = work_dir / "prelabels.jsonl"
+    report_dir = work_dir / "report"
     username = password = None
 
     with clock.step(Step.STUDIO) as summary:
@@ -167,6 +170,13 @@ def run_quickstart(
             api_key=connection.api_key,
         )
         summary.append(f"{labelled.units_labelled} units pre-labelled and pushed")
+    with clock.step(Step.REPORT) as summary:
+        from corpus_tools.report import build_report
+
+        written = build_report([prelabel_path], report_dir)
+        summary.append(
+            f"{len(written.charts)} charts over {written.notices} notices: {written.index}"
+        )
     return QuickstartReport(
         url=connection.url,
         username=username,
@@ -176,6 +186,7 @@ def run_quickstart(
         export_dir=export_dir,
         model_dir=model_dir,
         prelabel_path=prelabel_path,
+        report_path=written.index,
         macro_f1=scores.measure_type.macro_f1,
         baseline_macro_f1=scores.baseline_measure_type.macro_f1,
         span_f1={label: prf.f1 for label, prf in scores.spans.per_label.items()},

@@ -195,3 +195,17 @@ def tiny_model(tiny_export, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-model") / "model"
     train_model(tiny_export, out, max_steps=60, seed=0)
     return out
+
+
+# --- report fixtures ---
+
+
+@pytest.fixture(scope="session")
+def sample_prelabels(tmp_path_factory) -> Path:
+    """The sample notices (the 晋政发 2009–2026 series among them) pre-labelled
+    by the shipped model: the JSONL `corpus-tools prelabel` writes, headings included."""
+    from corpus_tools.prelabel import prelabel_files
+
+    out = tmp_path_factory.mktemp("report-prelabels") / "prelabels.jsonl"
+    prelabel_files([SAMPLE_NOTICES], out)
+    return out

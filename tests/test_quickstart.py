@@ -74,6 +74,12 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
     ]
     assert prelabels and all(row["measure_type"] and row["model_version"] for row in prelabels)
     assert 0.0 <= report.macro_f1 <= 1.0
+    # the report of the pre-labelled notices, beside them, with its tables
+    assert report.report_path == tmp_path / "work" / "report" / "index.html"
+    page = report.report_path.read_text(encoding="utf-8")
+    assert "<svg" in page and f'data-count="units">{len(prelabels)}<' in page
+    assert (report.report_path.parent / "measure_mix_by_notice.parquet").is_file()
+    assert str(report.report_path) in next(d for d in steps if d.step is Step.REPORT).summary
 
     pulled = studio.pull(
         project="quickstart test",

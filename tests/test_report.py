@@ -1,0 +1,395 @@
+"""`corpus-tools report`: alias normalisation, the deadline timeline with the
+deadlines it cannot place, "what changed" matching, empty input, bad lines,
+exported datasets, and the report of the real pre-labelled sample notices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from corpus_tools.bodies import DEFAULT_BODY_ALIASES, body_key, load_body_aliases
+from corpus_tools.cli import app
+from corpus_tools.deadlines import deadline_for
+from corpus_tools.errors import ReportError
+from corpus_tools.report import GroupBy, build_report
+from corpus_tools.report.changes import THRESHOLD, match_measures
+from corpus_tools.report.tables import frequency_period
+from corpus_tools.schema import Unit
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def record(
+    unit_id: str,
+    text: str,
+    measure_type: str | None,
+    *,
+    doc_id: str = "doc-a",
+    issuer: str = "某市人民政府",
+    date: str | None = "2025-03-01",
+    kind: str = "body",
+    bodies: tuple[str, ...] = (),
+    deadlines: tuple[str, ...] = (),
+    frequencies: tuple[str, ...] = (),
+) -> dict:
+    """A prelabel record as `prelabel` writes it; spans are found in `text`."""
+    spans = []
+    for label, words in (
+        ("RESPONSIBLE_BODY", bodies),
+        ("DEADLINE", deadlines),
+        ("FREQUENCY", frequencies),
+    ):
+        for word in words:
+            start = text.index(word)
+            spans.append(
+                {
+                    "start": start,
+                    "end": start + len(word),
+                    "label": label,
+                    "text": word,
+                    "score": 0.9,
+                }
+            )
+    unit = Unit(unit_id=unit_id, doc_id=doc_id, unit_index=int(unit_id.split("-")[-1]), kind=kind,
+                text=text, issuer=issuer, date=date, title=f"{issuer}关于做好安全生产工作的通知")  # fmt: skip
+    return unit.to_dict() | {
+        "measure_type": measure_type,
+        "measure_type_score": 0.9 if measure_type else None,
+        "measure_type_top3": [],
+        "spans": spans,
+        "deadlines": [
+            deadline_for(s["text"], s["start"], s["end"], notice_date=date).to_dict()
+            for s in spans
+            if s["label"] == "DEADLINE"
+        ],
+        "model_version": "test" if measure_type else None,
+    }
+
+
+def write_jsonl(path: Path, rows: list[dict | str]) -> Path:
+    lines = [row if isinstance(row, str) else json.dumps(row, ensure_ascii=False) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_table(report_dir: Path, name: str) -> pl.DataFrame:
+    csv = pl.read_csv(report_dir / f"{name}.csv", infer_schema_length=0)
+    parquet = pl.read_parquet(report_dir / f"{name}.parquet")
+    assert csv.height == parquet.height and csv.columns == parquet.columns
+    return parquet
+
+
+# ---------------------------------------------------------------- aliases
+
+
+def test_default_alias_table_merges_short_and_long_names():
+    aliases = load_body_aliases()
+    assert aliases.sources == (DEFAULT_BODY_ALIASES,)
+    assert aliases.normalise("市应急局") == aliases.normalise("市应急管理局") == "市应急管理局"
+    assert aliases.normalise("省应急厅") == "省应急管理厅"
+    # full-width and half-width brackets and stray spaces are one name
+    assert aliases.normalise("各县（区） 人民政府") == aliases.normalise("各县(区)人民政府")
+    assert aliases.normalise("市教育局") == "市教育局"  # not in the table: itself
+
+
+def test_user_alias_table_extends_and_overrides_and_chains(tmp_path):
+    extra = tmp_path / "mine.csv"
+    extra.write_text(
+        "alias,canonical\n市应急局,应急管理局（市）\n市安监局,市应急局\n\n县教育局,县教育科技局\n",
+        encoding="utf-8",
+    )
+    aliases = load_body_aliases([extra])
+    assert aliases.sources == (DEFAULT_BODY_ALIASES, extra)
+    assert aliases.normalise("市应急局") == body_key("应急管理局（市）")  # a later row wins
+    assert aliases.normalise("市安监局") == body_key("应急管理局（市）")  # chained to the end
+    assert aliases.normalise("县教育局") == "县教育科技局"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name,full\n市应急局,市应急管理局\n", "line 1 should be the header `alias,canonical`"),
+        (
+            "alias,canonical\n市应急局,市应急管理局\n市住建局\n",
+            "line 3 should be `alias,canonical`",
+        ),
+        ("alias,canonical\n甲局,乙局\n乙局,甲局\n", "go round in a circle"),
+    ],
+)
+def test_bad_alias_table_names_the_file_and_line(tmp_path, content, message):
+    bad = tmp_path / "aliases.csv"
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(ReportError, match=message) as raised:
+        load_body_aliases([bad])
+    assert str(bad) in str(raised.value)
+
+
+def test_report_counts_aliased_bodies_as_one_and_lists_the_alias(tmp_path):
+    rows = [
+        record("u-1", "市应急局要开展执法检查。", "enforcement", bodies=("市应急局",)),
+        record("u-2", "市应急管理局要组织应急演练。", "emergency", bodies=("市应急管理局",)),
+        record("u-3", "市教育局要开展安全教育。", "study_publicity", bodies=("市教育局",)),
+    ]
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    bodies = read_table(result.out_dir, "bodies_by_measure_type")
+    totals = dict(bodies.group_by("body").agg(pl.col("units").sum()).iter_rows())
+    assert totals == {"市应急管理局": 2, "市教育局": 1}
+    applied = read_table(result.out_dir, "body_aliases")
+    assert applied.filter(pl.col("alias") == "市应急局")["mentions"].to_list() == [1]
+    html = result.index.read_text(encoding="utf-8")
+    assert "data/body-aliases.csv" in html and "--aliases FILE" in html
+
+
+# ---------------------------------------------------------------- deadlines and frequencies
+
+
+def test_deadline_timeline_places_dates_and_lists_the_rest(tmp_path):
+    rows = [
+        record("u-1", "年底前完成隐患整改。", "risk_hazard", deadlines=("年底前",)),
+        record("u-2", "6月底前完成应急预案修订。", "emergency", deadlines=("6月底前",)),
+        record("u-3", "3个月内完成整改。", "risk_hazard", deadlines=("3个月内",)),
+        record("u-4", "汛期前完成尾矿库排查。", "risk_hazard", deadlines=("汛期前",)),
+        # a yearless 年底前 with no notice date: not resolvable, listed, not dropped
+        record(
+            "u-5",
+            "年底前建立制度。",
+            "institution",
+            deadlines=("年底前",),
+            date=None,
+            doc_id="doc-b",
+        ),
+    ]
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    deadlines = read_table(result.out_dir, "deadlines").sort("unit_id")
+    assert deadlines.select("unit_id", "status", "date", "relative").rows() == [
+        ("u-1", "dated", "2025-12-31", None),
+        ("u-2", "dated", "2025-06-30", None),
+        ("u-3", "relative", None, "P3M"),
+        ("u-4", "not normalised", None, None),
+        ("u-5", "not normalised", None, None),
+    ]
+    points = read_table(result.out_dir, "deadline_points")
+    assert sorted(points["date"]) == ["2025-06-30", "2025-12-31"]
+    html = result.index.read_text(encoding="utf-8")
+    unplaced = html.split('data-testid="deadlines-unplaced"')[1].split("</table>")[0]
+    for text in ("3个月内", "汛期前完成尾矿库排查", "年底前建立制度"):
+        assert text in unplaced
+    assert "2 dated deadlines" in html and "1 relative and 2 not normalised" in html
+    # hovering a point shows its unit's text: each mark carries an SVG <title>
+    figure = html.split('data-chart="deadlines"')[1].split("</figure>")[0]
+    assert "<title>" in figure and "年底前完成隐患整改" in figure.split("<title>", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("written", "period"),
+    [("每月", "每月"), ("月", "每月"), ("每季度", "每季度"), ("季", "每季度"), ("每半年", "每半年"),
+     ("每年度", "每年"), ("年终", "每年"), ("每天", "每日"), ("每3至5年", "每数年"), ("每班", "每班")],
+)  # fmt: skip
+def test_frequency_words_map_to_one_period(written, period):
+    assert frequency_period(written) == period
+
+
+# ---------------------------------------------------------------- what changed
+
+
+def test_matching_carries_over_reworded_measures_one_to_one():
+    earlier = [
+        "落实企业内部事故隐患报告奖励机制。",
+        "开展危险化学品安全专项整治。",
+        "加强森林草原防灭火宣传。",
+    ]
+    later = [
+        "健全企业内部事故隐患报告奖励机制，提升员工发现隐患的内生动力。",
+        "开展危险化学品安全专项整治行动。",
+        "开展危险化学品安全专项整治。",  # a second near-copy: only one may take the match
+        "推进电动自行车充电设施建设。",
+    ]
+    matching = match_measures(earlier, later)
+    carried = {(i, j) for i, j, _ in matching.carried}
+    assert (1, 2) in carried  # the identical text wins over the near copy
+    assert (0, 0) in carried  # re-worded, above the threshold
+    assert all(sim >= THRESHOLD for _, _, sim in matching.carried)
+    assert {j for j, _, _ in matching.new} == {1, 3}  # one-to-one: the near copy is new
+    assert {i for i, _, _ in matching.dropped} == {2}
+    new = {j: (i, sim) for j, i, sim in matching.new}
+    assert new[1][0] == 1 and new[1][1] >= THRESHOLD  # its closest measure was taken by the copy
+    assert new[3][1] < THRESHOLD and matching.dropped[0][2] < THRESHOLD
+
+
+def test_matching_with_an_empty_side_makes_everything_new_or_dropped():
+    matching = match_measures([], ["开展执法检查。"])
+    assert matching.carried == () and matching.new == ((0, -1, 0.0),)
+
+
+def test_what_changed_compares_the_latest_two_years_of_an_issuer(tmp_path):
+    issuer = "某省人民政府"
+    rows = [
+        record("u-1", "开展危险化学品安全专项整治。", "risk_hazard", doc_id="y2024", issuer=issuer, date="2024-01-10"),
+        record("u-2", "加强森林草原防灭火宣传。", "study_publicity", doc_id="y2024", issuer=issuer, date="2024-01-10"),
+        record("u-3", "开展危险化学品安全专项整治行动。", "risk_hazard", doc_id="y2025", issuer=issuer, date="2025-01-12"),
+        record("u-4", "推进电动自行车充电设施建设。", "technology", doc_id="y2025", issuer=issuer, date="2025-01-12"),
+        record("u-5", "安全生产形势总体平稳。", "other", doc_id="y2025", issuer=issuer, date="2025-01-12"),
+        record("u-6", "开展执法检查。", "enforcement", doc_id="y2023", issuer=issuer, date="2023-02-01"),
+    ]  # fmt: skip
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    changes = read_table(result.out_dir, "changes")
+    assert set(changes["later"]) == {"2025 · 某省人民政府 · 某省人民政府关于做好安全生产工作的通知"}
+    assert sorted(changes.select("status", "text").rows()) == [
+        ("carried over", "开展危险化学品安全专项整治行动。"),
+        ("dropped", "加强森林草原防灭火宣传。"),
+        ("new", "推进电动自行车充电设施建设。"),
+    ]  # `other` is no measure; 2023 is not the year before the latest
+    html = result.index.read_text(encoding="utf-8")
+    assert f"similarity ≥ {THRESHOLD}" in html and "character-bigram TF-IDF" in html
+
+
+# ---------------------------------------------------------------- bad and empty input
+
+
+def test_bad_lines_are_reported_by_number_and_the_rest_goes_on(tmp_path):
+    rows: list[dict | str] = [
+        record(f"u-{k}", f"第{k}条：开展执法检查。", "enforcement") for k in range(1, 7)
+    ]
+    rows[2] = '{"unit_id": "u-3", "text": "broken'  # line 3: cut short
+    rows[4] = json.dumps({"doc_id": "doc-a", "text": "没有编号", "measure_type": "other"})  # line 5
+    rows.insert(5, "")  # a blank line is no record (and no problem)
+    rows.append(record("u-7", "开展执法检查。", "enforcement") | {"spans": "市应急局"})  # line 8
+    path = write_jsonl(tmp_path / "p.jsonl", rows)
+    result = build_report([path], tmp_path / "report")
+    assert result.units == 4
+    assert len(result.problems) == 3
+    assert result.problems[0].startswith(f"{path}: line 3: not JSON")
+    assert result.problems[1].startswith(f"{path}: line 5: no unit_id field")
+    assert result.problems[2].startswith(f"{path}: line 8: a field has the wrong type")
+    assert sorted(read_table(result.out_dir, "measure_mix_by_notice")["units"]) == [4]
+    html = result.index.read_text(encoding="utf-8")
+    assert "line 3: not JSON" in html and "line 5: no unit_id field" in html
+
+    cli = CliRunner().invoke(
+        app, ["report", str(path), "-o", str(tmp_path / "cli")], env={"COLUMNS": "300"}
+    )
+    assert cli.exit_code == 0, cli.output
+    assert "skipped:" in cli.output and "line 3" in cli.output and "line 5" in cli.output
+    assert "4 units" in cli.output
+
+
+def test_empty_input_is_a_clear_error_and_writes_no_page(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    headings = write_jsonl(
+        tmp_path / "headings.jsonl", [record("h-1", "一、总体要求", None, kind="heading")]
+    )
+    for inputs in ([empty], [headings], [empty, headings]):
+        out = tmp_path / "report"
+        with pytest.raises(ReportError, match="no labelled units to report") as raised:
+            build_report(inputs, out)
+        assert "No report was written" in str(raised.value)
+        assert str(inputs[0]) in str(raised.value)
+        assert not out.exists()
+
+    cli = CliRunner().invoke(
+        app, ["report", str(empty), "-o", str(tmp_path / "cli")], env={"COLUMNS": "300"}
+    )
+    assert cli.exit_code == 1
+    assert cli.output.count("error:") == 1 and "Traceback" not in cli.output
+    assert not (tmp_path / "cli").exists()
+
+
+def test_a_missing_input_is_skipped_when_another_has_units(tmp_path):
+    good = write_jsonl(tmp_path / "p.jsonl", [record("u-1", "开展执法检查。", "enforcement")])
+    result = build_report([tmp_path / "missing.jsonl", good], tmp_path / "report")
+    assert result.units == 1
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith(f"{tmp_path / 'missing.jsonl'}: does not exist; expected")
+
+
+def test_prelabel_parquet_input_and_the_aliases_flag(tmp_path):
+    from corpus_tools.prelabel import WRITERS
+
+    rows = [
+        record("u-1", "市安监局要开展执法检查。", "enforcement", bodies=("市安监局",), deadlines=()),
+        record("u-2", "市应急管理局年底前完成整改。", "risk_hazard", bodies=("市应急管理局",), deadlines=("年底前",)),
+        record("h-3", "一、总体要求", None, kind="heading"),
+    ]  # fmt: skip
+    parquet = tmp_path / "p.parquet"
+    writer = WRITERS[".parquet"](parquet)  # the writer `prelabel -o X.parquet` uses
+    writer.write(rows)
+    writer.close()
+    aliases = tmp_path / "mine.csv"
+    aliases.write_text("alias,canonical\n市安监局,市应急局\n", encoding="utf-8")
+    out = tmp_path / "report"
+    cli = CliRunner().invoke(
+        app,
+        ["report", str(parquet), "-o", str(out), "--aliases", str(aliases), "--title", "我的报告"],
+        env={"COLUMNS": "300"},
+    )
+    assert cli.exit_code == 0, cli.output
+    assert (
+        "2 units (2 measures) of 1 notice(s), 7 charts" not in cli.output
+    )  # one notice: no series
+    assert "2 units (2 measures) of 1 notice(s)" in cli.output
+    bodies = read_table(out, "bodies_by_measure_type")
+    assert set(bodies["body"]) == {"市应急管理局"}  # 市安监局 → 市应急局 → 市应急管理局
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<title>我的报告</title>" in html and str(aliases) in html
+    assert read_table(out, "deadlines")["date"].to_list() == ["2025-12-31"]
+
+
+# ---------------------------------------------------------------- exported datasets (gold)
+
+
+def test_exported_dataset_is_read_with_gold_labels(tiny_export, tmp_path):
+    result = build_report([tiny_export], tmp_path / "report", by=GroupBy.SECTOR)
+    assert result.units == 120  # every unit of the three splits
+    mix = read_table(result.out_dir, "measure_mix_by_notice")
+    assert mix["units"].sum() == 120 - 12  # 12 of them are typed other
+    by_sector = read_table(result.out_dir, "measure_mix_by_group")
+    assert set(by_sector["sector"]) == {"交通运输系统", "教育系统", "矿山", "消防"}
+    deadlines = read_table(result.out_dir, "deadlines")
+    # the fixture's deadlines: 年底前 and 2025年6月底前 resolve against 2025-03-06, 3个月内 is relative
+    assert set(deadlines.filter(pl.col("status") == "dated")["date"]) <= {
+        "2025-12-31",
+        "2025-06-30",
+    }
+    assert set(deadlines.filter(pl.col("status") == "relative")["relative"]) == {"P3M"}
+    assert "labels: gold" in result.index.read_text(encoding="utf-8")
+
+
+def test_committed_export_split_parquet_counts_match(tmp_path):
+    split = REPO / "exports" / "corpus" / "data" / "test.parquet"
+    rows = pl.read_parquet(split)
+    result = build_report([split], tmp_path / "report", by=GroupBy.GENRE)
+    assert result.units == rows.height
+    assert result.measures == rows.filter(pl.col("measure_type") != 9).height  # 9 = other
+
+
+# ---------------------------------------------------------------- the real sample notices
+
+
+@pytest.mark.slow
+def test_report_of_the_prelabelled_sample_notices(sample_prelabels, tmp_path):
+    records = [
+        json.loads(line) for line in sample_prelabels.read_text(encoding="utf-8").splitlines()
+    ]
+    labelled = [r for r in records if r["kind"] == "body" and r["measure_type"]]
+    result = build_report([sample_prelabels], tmp_path / "report", by=GroupBy.YEAR, title="样例")
+    assert result.units == len(labelled)
+    assert result.measures == sum(r["measure_type"] != "other" for r in labelled)
+    assert result.notices == len({r["doc_id"] for r in labelled})
+    assert set(result.charts) == {
+        "mix-by-notice", "mix-by-group", "share-by-year", "bodies", "deadlines", "frequencies", "changes",
+    }  # fmt: skip
+    for path in result.tables:
+        assert path.parent == result.out_dir and path.stat().st_size > 0
+    series = read_table(result.out_dir, "measure_share_by_year")
+    assert set(series["issuer"]) == {"山西省人民政府"}
+    assert set(series["year"]) == set(range(2009, 2027))  # 晋政发 2009–2026
+    changes = read_table(result.out_dir, "changes")
+    assert set(changes["earlier"]) == {"2025 · 山西省人民政府 · 晋政发〔2025〕1号"}
+    assert set(changes["later"]) == {"2026 · 山西省人民政府 · 晋政发〔2026〕1号"}
+    deadlines = read_table(result.out_dir, "deadlines")
+    assert deadlines.height == sum(len(r["deadlines"]) for r in labelled)
