@@ -24,7 +24,9 @@ def run_cli(
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABEL_STUDIO_")}
     # A private user data dir, and a wide console so a message is not wrapped.
     env.update(XDG_DATA_HOME=str(home), COLUMNS="1000", **(extra_env or {}))
-    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [str(CLI), *args], capture_output=True, text=True, env=env, timeout=600
+    )  # a first start migrates for minutes on a busy 2-core machine
 
 
 def assert_one_clean_error(
