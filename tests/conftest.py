@@ -195,3 +195,18 @@ def tiny_model(tiny_export, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-model") / "model"
     train_model(tiny_export, out, max_steps=60, seed=0)
     return out
+
+
+# --- ray fixtures ---
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for the session with 2 CPUs (the test machine is shared);
+    the ray engine uses a running Ray as it is instead of starting its own."""
+    from corpus_tools.prelabel_ray import import_ray
+
+    ray = import_ray()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    yield ray
+    ray.shutdown()
