@@ -35,6 +35,9 @@ RAY_INSTALL_HINT = (
     "install the Ray extra: `uv sync --extra ray` (or `pip install 'corpus-tools[ray]'`)"
 )
 BATCH_SIZE = 1024
+# Actors are handed whole blocks; a shard read as one block would go to one
+# actor. Streaming repartition cuts blocks to this size, so all actors work.
+BLOCK_ROWS = 4 * BATCH_SIZE
 ROWS_PER_SHARD = 100_000  # output Parquet files hold at least this many rows (bar the last)
 _MODEL_CACHE = Path(tempfile.gettempdir()) / "corpus-tools-ray-models"
 
@@ -290,7 +293,10 @@ def _start_ray(ray, *, address: str | None, num_cpus: int | None) -> bool:
         if address:
             ray.init(address=address, **options)
         else:
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **options)
+            # One logical CPU more than model actors, for the read, repartition
+            # and write tasks (light, mostly I/O): without it they would wait
+            # for an actor's CPU, or the pool could not reach its size.
+            ray.init(num_cpus=(num_cpus or os.cpu_count() or 1) + 1, **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -346,9 +352,12 @@ def prelabel_files_ray(
     try:
         load_seconds = time.perf_counter() - started
         ray.data.DataContext.get_current().enable_progress_bars = False
-        workers = num_cpus or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        # A fixed pool (no ramp-up), one CPU short of the cluster's for the I/O tasks.
+        cpus_for_actors = max(int(ray.cluster_resources().get("CPU", 1)) - 1, 1)
+        actors = min(num_cpus or cpus_for_actors, cpus_for_actors)
         tally = ray.remote(num_cpus=0)(_Tally).remote()
-        labelled = _read_units(ray, shards).map_batches(
+        units = _read_units(ray, shards).repartition(target_num_rows_per_block=BLOCK_ROWS)
+        labelled = units.map_batches(
             _Labeller,
             fn_constructor_kwargs={
                 "archive": _ArchiveRef(ray.put(model_archive(model_dir))),
@@ -357,7 +366,7 @@ def prelabel_files_ray(
             },
             batch_size=BATCH_SIZE,
             batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),
+            compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=1,
         )
         try:

@@ -202,11 +202,12 @@ def tiny_model(tiny_export, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def local_ray():
-    """One local Ray for the session with 2 CPUs (the test machine is shared);
-    the ray engine uses a running Ray as it is instead of starting its own."""
+    """One local Ray for the session: 2 model actors and one logical CPU for the
+    light read/write tasks, as the engine starts it with `num_cpus=2` (the test
+    machine is shared); the engine uses a running Ray as it is."""
     from corpus_tools.prelabel_ray import import_ray
 
     ray = import_ray()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="warning")
     yield ray
     ray.shutdown()
