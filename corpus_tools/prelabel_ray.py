@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import shutil
+import socket
 import tarfile
 import tempfile
 import time
@@ -286,6 +287,8 @@ def iter_shard_records(output: Path | str) -> Iterator[dict]:
 
 def _start_ray(ray, *, address: str | None, num_cpus: int | None) -> bool:
     """Connect to `address`, or start a local Ray; True if this call started it."""
+    if address:
+        _check_reachable(address)
     if ray.is_initialized():
         return False
     options = {"include_dashboard": False, "log_to_driver": False, "logging_level": "warning"}
@@ -309,6 +312,21 @@ def _start_ray(ray, *, address: str | None, num_cpus: int | None) -> bool:
             )
         ) from None
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """One clear line for a head that does not answer: `ray.init` would retry
+    for minutes. ("auto" and addresses without a port are left to Ray.)"""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise RayRunError(
+            f"no Ray head answers at {address} ({error.strerror or error}); check the address "
+            "(HOST:6379, or ray://HOST:10001 for Ray Client) and that `ray start --head` runs there"
+        ) from None
 
 
 def prelabel_files_ray(

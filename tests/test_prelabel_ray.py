@@ -4,6 +4,7 @@ a missing Ray and options that belong to the other engine."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -206,3 +207,25 @@ def test_options_of_the_other_engine_are_refused(unit_files, tmp_path, engine, e
     assert result.exit_code == 1
     assert message in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_ray_address_is_one_clear_line(unit_files, tmp_path):
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(
+        app,
+        [
+            "prelabel",
+            str(unit_files["jsonl"]),
+            "-o",
+            str(tmp_path / "out"),
+            "--engine",
+            "ray",
+            "--address",
+            f"127.0.0.1:{port}",
+        ],
+    )
+    assert result.exit_code == 1
+    assert f"no Ray head answers at 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
