@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from corpus_tools.engines import Engine
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.schema import SPAN_LABELS
 
@@ -737,10 +738,27 @@ def prelabel_command(
     model: Annotated[
         Path | None, typer.Option(help="Model directory (default: the project's models/prelabel).")
     ] = None,
-    n_process: Annotated[int, typer.Option(help="Worker processes for the model.")] = 1,
+    n_process: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes for the model (local: default 1; ray: model actors, "
+            "default all CPUs)."
+        ),
+    ] = None,
     body_only: Annotated[
         bool, typer.Option(help="Write only body units (default: headings/meta too, unlabelled).")
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: this machine's processes, one output file; ray: Ray Data over units "
+            "files, -o is a directory of Parquet shards (needs `uv sync --extra ray`)."
+        ),
+    ] = Engine.LOCAL,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join (--engine ray; default: start a local Ray)."),
+    ] = None,
     push: Annotated[bool, typer.Option(help="Push the pre-labels to Label Studio.")] = False,
     project: Annotated[
         str | None, typer.Option("--project", "-p", help="Label Studio project for --push.")
@@ -757,7 +775,7 @@ def prelabel_command(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from corpus_tools.prelabel import prelabel_files
+    from corpus_tools.prelabel import PrelabelJob, run_prelabel
 
     if push and not project:
         raise CorpusToolsError("--push needs --project NAME (the Label Studio project title)")
@@ -774,11 +792,12 @@ def prelabel_command(
         transient=True,
     ) as bar:
         task = bar.add_task("Pre-labelling", total=None)
-        report = prelabel_files(
-            paths,
-            output,
+        job = PrelabelJob(
+            paths=tuple(paths),
+            output=output,
             model_dir=model,
             n_process=n_process,
+            address=address,
             body_only=body_only,
             progress=lambda n: bar.update(task, completed=n),
             on_error=warn,
@@ -789,6 +808,7 @@ def prelabel_command(
                 task, description="Pushing", completed=done, total=total
             ),
         )
+        report = run_prelabel(job, engine=engine)
     typer.echo(
         f"wrote {report.output}: {report.units_labelled} units pre-labelled "
         f"({report.units_written} written) with {report.model_version} "

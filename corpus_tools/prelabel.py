@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_tools.deadlines import deadline_for
+from corpus_tools.engines import Engine
 from corpus_tools.errors import CorpusToolsError, InputFileError
 from corpus_tools.model import Prediction, load_model, model_info, prediction_of
 from corpus_tools.schema import Unit, UnitKind
@@ -433,3 +434,73 @@ def prelabel_files(
         load_seconds=load_seconds,
         push=pushed,
     )
+
+
+# ---------------------------------------------------------------- engines
+
+
+@dataclass(frozen=True, slots=True)
+class PrelabelJob:
+    """What to pre-label and how, whichever engine runs it."""
+
+    paths: tuple[Path, ...]
+    output: Path
+    model_dir: Path | None = None
+    n_process: int | None = None  # local: pool size (default 1); ray: actors/CPUs (default all)
+    address: str | None = None  # ray only: the cluster to join
+    body_only: bool = False
+    progress: Callable[[int], None] | None = None
+    on_error: Callable[[InputFileError], None] | None = None
+    push_project: str | None = None
+    url: str | None = None
+    api_key: str | None = None
+    push_progress: Callable[[int, int], None] | None = None
+
+
+def _run_local(job: PrelabelJob) -> PrelabelReport:
+    if job.address:
+        raise CorpusToolsError("--address is for --engine ray; drop it or add --engine ray")
+    return prelabel_files(
+        job.paths,
+        job.output,
+        model_dir=job.model_dir,
+        n_process=job.n_process or 1,
+        body_only=job.body_only,
+        progress=job.progress,
+        on_error=job.on_error,
+        push_project=job.push_project,
+        url=job.url,
+        api_key=job.api_key,
+        push_progress=job.push_progress,
+    )
+
+
+def _run_ray(job: PrelabelJob) -> PrelabelReport:
+    if job.push_project is not None:
+        raise CorpusToolsError(
+            "--push works with --engine local only (the ray engine writes a directory of "
+            "Parquet shards); pre-label with --engine local to push, or push a shard"
+        )
+    from corpus_tools.prelabel_ray import prelabel_files_ray
+
+    return prelabel_files_ray(
+        job.paths,
+        job.output,
+        model_dir=job.model_dir,
+        address=job.address,
+        num_cpus=job.n_process,
+        body_only=job.body_only,
+        on_error=job.on_error,
+    )
+
+
+ENGINES: dict[Engine, Callable[[PrelabelJob], PrelabelReport]] = {
+    Engine.LOCAL: _run_local,
+    Engine.RAY: _run_ray,
+}
+
+
+def run_prelabel(job: PrelabelJob, *, engine: Engine = Engine.LOCAL) -> PrelabelReport:
+    """Run `job` on `engine`: the same records either way (local: one file;
+    ray: a directory of Parquet shards)."""
+    return ENGINES[Engine(engine)](job)

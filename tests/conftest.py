@@ -209,3 +209,18 @@ def sample_prelabels(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report-prelabels") / "prelabels.jsonl"
     prelabel_files([SAMPLE_NOTICES], out)
     return out
+
+# --- ray fixtures ---
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for the session: 2 model actors and one logical CPU for the
+    light read/write tasks, as the engine starts it with `num_cpus=2` (the test
+    machine is shared); the engine uses a running Ray as it is."""
+    from corpus_tools.prelabel_ray import import_ray
+
+    ray = import_ray()
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    yield ray
+    ray.shutdown()
