@@ -227,6 +227,30 @@ def studio_config(
     typer.echo(f"wrote {write_sentence_tagging_config(output or SENTENCE_TAGGING_PATH)}")
 
 
+@studio_app.command("connect-model")
+@clean_errors
+def studio_connect_model(
+    project: ProjectTitle,
+    backend: Annotated[
+        str, typer.Option("--backend-url", help="URL of `corpus-tools serve-model`.")
+    ] = "http://127.0.0.1:9090",
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Register the ML backend with a project (interactive pre-annotation on); idempotent.
+
+    Example: corpus-tools studio connect-model --project notices-2025
+    """
+    from corpus_tools.studio.backend_link import connect_model
+
+    link = connect_model(project=project, backend_url=backend, url=url, api_key=api_key)
+    verb = "connected" if link.created else "already connected"
+    typer.echo(
+        f"ML backend {link.backend_url} {verb} to project {project!r} "
+        f"(backend id {link.backend_id}, state {link.state}, model {link.model_version})"
+    )
+
+
 @app.command("push")
 @clean_errors
 def push(
@@ -830,6 +854,53 @@ class ReportBy(StrEnum):
     YEAR = "year"
     SECTOR = "sector"
     GENRE = "genre"
+
+
+@app.command("serve-model")
+@clean_errors
+def serve_model_command(
+    model: Annotated[
+        Path | None, typer.Option(help="Model directory (default: models/prelabel).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090,
+    work_dir: Annotated[
+        Path, typer.Option(help="Where retrained models and their exports go.")
+    ] = Path("out/ml-backend"),
+    seed_export: Annotated[
+        Path | None,
+        typer.Option(help="Export to retrain on beside the new annotations (default: exports/corpus; none: no retraining)."),
+    ] = None,
+    retrain_after: Annotated[
+        int, typer.Option(min=1, help="Retrain after this many new annotations.")
+    ] = 20,
+    retrain_steps: Annotated[int, typer.Option(min=1, help="Training steps of a retrain.")] = 200,
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Serve the model to Label Studio as an ML backend (predict, setup, webhook retraining).
+
+    Example: corpus-tools serve-model --port 9090, then corpus-tools studio connect-model -p NAME
+    """
+    from corpus_tools.prelabel import DEFAULT_MODEL_DIR
+    from corpus_tools.studio.ml_backend import backend_state, serve
+
+    default_seed = Path(__file__).resolve().parent.parent / "exports" / "corpus"
+    seed = seed_export or (default_seed if (default_seed / "dataset").is_dir() else None)
+    state = backend_state(
+        model_dir=model or DEFAULT_MODEL_DIR,
+        seed_export=seed,
+        work_dir=work_dir,
+        retrain_after=retrain_after,
+        retrain_steps=retrain_steps,
+        url=url,
+        api_key=api_key,
+    )
+    typer.echo(
+        f"ML backend serving {state.served.model_version} on http://{host}:{port} "
+        f"(retrain after {retrain_after} annotations: {'on' if state.retrain else 'off'})"
+    )
+    serve(state, host=host, port=port)
 
 
 @app.command("report")

@@ -43,3 +43,7 @@ class ModelError(CorpusToolsError):
 
 class ReportError(CorpusToolsError):
     """Inputs a report cannot be made of (none readable, no units, a bad alias table)."""
+
+
+class ModelBackendError(CorpusToolsError):
+    """The ML backend is not reachable or not an ML backend."""

@@ -45,6 +45,10 @@ _OFFLINE_ENV = {
     "LABEL_STUDIO_FEATURE_FLAGS_OFFLINE": "true",
     "LABEL_STUDIO_CONVERTER_DOWNLOAD_RESOURCES": "false",
     "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+    # The ML backend (`serve-model`) listens on loopback beside this loopback-only server;
+    # 1.23 refuses a loopback backend URL and its webhook (the SSRF guards) by default.
+    "ML_BLOCK_LOCAL_IP": "false",
+    "SSRF_PROTECTION_ENABLED": "false",
 }
 
 

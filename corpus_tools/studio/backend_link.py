@@ -1,0 +1,103 @@
+"""Registering the ML backend (`corpus-tools serve-model`) with a Label Studio project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from corpus_tools.errors import ModelBackendError, ProjectLookupError
+from corpus_tools.studio.client import connect, translated
+from corpus_tools.studio.projects import find_project
+
+DEFAULT_BACKEND_URL = "http://127.0.0.1:9090"
+BACKEND_TITLE = "corpus-tools model"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendLink:
+    project_id: int
+    backend_id: int
+    backend_url: str
+    created: bool  # False: the project already had a backend at this URL
+    state: str
+    model_version: str
+
+
+def backend_health(backend_url: str, *, timeout: float = 2.0) -> dict:
+    """The backend's /health answer; one clear error when it is down or something else."""
+    hint = "start it with `corpus-tools serve-model` or pass --url"
+    try:
+        response = httpx.get(backend_url.rstrip("/") + "/health", timeout=timeout)
+        body = response.json()
+    except httpx.HTTPError as error:
+        raise ModelBackendError(
+            f"the ML backend is not reachable at {backend_url} ({error.__class__.__name__}); {hint}"
+        ) from None
+    except ValueError:
+        body = None
+    if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "UP":
+        raise ModelBackendError(
+            f"{backend_url} did not answer /health like an ML backend (HTTP {response.status_code}); {hint}"
+        )
+    return body
+
+
+def connect_model(
+    *,
+    project: str,
+    backend_url: str = DEFAULT_BACKEND_URL,
+    url: str | None = None,
+    api_key: str | None = None,
+    home: Path | None = None,
+) -> BackendLink:
+    """Register the backend at `backend_url` with `project` (interactive pre-annotation
+    and auto-update on); re-running finds the backend already registered at that URL."""
+    backend_url = backend_url.rstrip("/")
+    backend_health(backend_url)
+    client, connection = connect(url=url, api_key=api_key, home=home)
+    base = connection.url
+    found = find_project(client, base, project)
+    if found is None:
+        raise ProjectLookupError(
+            f"no Label Studio project at {base} is titled {project!r}: check --project"
+        )
+    with translated(base, "listing the project's ML backends"):
+        existing = [b for b in client.ml.list(project=found.id) if b.url.rstrip("/") == backend_url]
+    with translated(base, f"registering the ML backend {backend_url}"):
+        if existing:
+            # `url` too: Label Studio 1.23 re-checks /health on update and fails without it
+            backend = client.ml.update(
+                id=existing[0].id,
+                url=backend_url,
+                project=found.id,
+                is_interactive=True,
+                auto_update=True,
+            )
+        else:
+            # Label Studio calls /health and /setup here and refuses a backend that fails them.
+            backend = client.ml.create(
+                project=found.id,
+                url=backend_url,
+                title=BACKEND_TITLE,
+                is_interactive=True,
+                auto_update=True,
+            )
+        backend = client.ml.get(id=backend.id)
+    with translated(base, "turning on predictions when a task opens"):
+        # tasks without a prediction get one from the backend as they are opened
+        client.projects.update(
+            id=found.id,
+            evaluate_predictions_automatically=True,
+            show_collab_predictions=True,
+            model_version=backend.title or BACKEND_TITLE,
+        )
+    return BackendLink(
+        project_id=found.id,
+        backend_id=int(backend.id),
+        backend_url=backend_url,
+        created=not existing,
+        state=str(backend.state or ""),
+        model_version=str(backend.model_version or ""),
+    )
