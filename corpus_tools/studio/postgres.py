@@ -470,9 +470,9 @@ def postgres_status(*, home: Path, config: dict) -> PostgresStatus | None:
                 display=settings.display,
                 data_dir=data_dir(home),
                 problem=(
-                    f"PostgreSQL ({data_dir(home)}) is not running (stopped, killed or crashed; "
+                    f"PostgreSQL ({data_dir(home)}) is not running (stopped, or killed/crashed; "
                     f"last log line: {_log_tail(log_path(home))}); "
-                    "run `corpus-tools studio stop` then `corpus-tools studio start`"
+                    "run `corpus-tools studio start` to start it again"
                 ),
             )
     try:
