@@ -239,6 +239,40 @@ def studio_status() -> None:
         raise typer.Exit(code=1)
 
 
+@studio_app.command("backup")
+@clean_errors
+def studio_backup(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Backup file to write.")],
+) -> None:
+    """Back up the embedded Label Studio's database (SQLite copy or pg_dump) to a file.
+
+    Safe while the server runs. Example: corpus-tools studio backup -o studio.backup
+    """
+    from corpus_tools.studio.backup import backup_studio
+
+    report = backup_studio(output=output)
+    counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
+    typer.echo(
+        f"{report.database} backup written to {report.path} ({report.bytes} bytes): {counts}"
+    )
+
+
+@studio_app.command("restore")
+@clean_errors
+def studio_restore(
+    backup: Annotated[Path, typer.Argument(help="A file written by `studio backup`.")],
+) -> None:
+    """Replace the embedded Label Studio's database with a backup (stop the server first).
+
+    Example: corpus-tools studio restore studio.backup
+    """
+    from corpus_tools.studio.backup import restore_studio
+
+    report = restore_studio(backup=backup)
+    counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
+    typer.echo(f"{report.database} database restored from {report.path}: {counts}")
+
+
 @studio_app.command("config")
 @clean_errors
 def studio_config(

@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 
 from corpus_tools import studio
 from corpus_tools.cli import app
-from corpus_tools.errors import PostgresError
+from corpus_tools.errors import PostgresError, StudioError
 from corpus_tools.schema import Unit
 from corpus_tools.studio import postgres, server
+from corpus_tools.studio.backup import backup_studio, restore_studio, sqlite_path
 
 runner = CliRunner()
 
@@ -165,6 +166,15 @@ def test_studio_on_postgres_start_push_status_kill_restart_stop(postgres_home):
         )
         assert password not in status.output
 
+        backup_file = postgres_home / "studio.backup"
+        backed_up = runner.invoke(app, ["studio", "backup", "-o", str(backup_file)], env=env)
+        assert backed_up.exit_code == 0, backed_up.output
+        assert "task 5" in backed_up.output and backup_file.read_bytes().startswith(b"PGDMP")
+        studio.push_units(
+            body_units(8), project="pg-project", url=connection.url, api_key=connection.api_key
+        )
+        assert count_rows(settings, "task") == 8
+
         kill_postmaster(home)
         time.sleep(0.5)
         status = runner.invoke(app, ["studio", "status"], env=env)
@@ -176,10 +186,18 @@ def test_studio_on_postgres_start_push_status_kill_restart_stop(postgres_home):
         # Stop, then a start without flags: the remembered PostgreSQL comes back with the data.
         stopped = runner.invoke(app, ["studio", "stop"], env=env)
         assert stopped.exit_code == 0 and "Label Studio stopped" in stopped.output
+        # Restore starts the (killed) cluster for the restore and stops it again.
+        restored = runner.invoke(app, ["studio", "restore", str(backup_file)], env=env)
+        assert restored.exit_code == 0, restored.output
+        assert "project 1, task 5" in restored.output
         again = runner.invoke(app, ["studio", "start", "--timeout", "400"], env=env)
         assert again.exit_code == 0, again.output
         assert "database: postgresql://" in again.output and password not in again.output
         assert count_rows(settings, "task") == 5
+        tasks = studio.push_units(
+            body_units(8), project="pg-project", url=connection.url, api_key=connection.api_key
+        )
+        assert (tasks.tasks_existing, tasks.tasks_created) == (5, 3)  # the API sees the restore
 
         stopped = runner.invoke(app, ["studio", "stop"], env=env)
         assert stopped.exit_code == 0, stopped.output
@@ -191,3 +209,31 @@ def test_studio_on_postgres_start_push_status_kill_restart_stop(postgres_home):
         assert password not in (home / "server.log").read_text(errors="replace")
     finally:
         server.stop_server(home=home)
+
+
+@pytest.mark.integration
+def test_sqlite_backup_of_a_running_server_restores_with_the_same_counts(studio_server, tmp_path):
+    studio.push_units(
+        body_units(3), project="sqlite-backup", url=studio_server.url, api_key=studio_server.api_key
+    )
+    report = backup_studio(home=studio_server.home, output=tmp_path / "studio.sqlite3")
+    assert report.counts["task"] >= 3 and report.counts["project"] >= 1
+    fresh = tmp_path / "fresh-home"
+    restored = restore_studio(home=fresh, backup=report.path)
+    assert restored.counts == report.counts
+    assert sqlite_path(fresh).exists()
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello", encoding="utf-8")
+    with pytest.raises(StudioError, match="not a SQLite backup"):
+        restore_studio(home=fresh, backup=not_a_backup)
+    assert _counts_unchanged(fresh, report.counts)
+
+
+def _counts_unchanged(home: Path, counts: dict[str, int]) -> bool:
+    import sqlite3
+
+    with sqlite3.connect(sqlite_path(home)) as connection:
+        return all(
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == n
+            for table, n in counts.items()
+        )

@@ -155,7 +155,7 @@ def log_path(home: Path) -> Path:
     return cluster_dir(home) / "postgres.log"
 
 
-def _bindir() -> Path:
+def server_bindir() -> Path:
     override = os.environ.get("CORPUS_TOOLS_PG_BINDIR")
     candidates = [Path(override)] if override else []
     with contextlib.suppress(OSError):
@@ -235,7 +235,7 @@ def _port_is_free(port: int) -> bool:
 
 
 def _initdb(home: Path, owner: pwd.struct_passwd | None, password: str) -> None:
-    bindir = _bindir()
+    bindir = server_bindir()
     cluster = cluster_dir(home)
     cluster.mkdir(parents=True, exist_ok=True)
     os.chmod(cluster, 0o700)
@@ -280,11 +280,11 @@ def _initdb(home: Path, owner: pwd.struct_passwd | None, password: str) -> None:
         )
 
 
-def _pg_ctl_status(home: Path) -> tuple[bool, int | None]:
+def cluster_running(home: Path) -> tuple[bool, int | None]:
     if not (data_dir(home) / "PG_VERSION").exists():
         return False, None
     done = _run(
-        _command(_run_as(), str(_bindir() / "pg_ctl"), "status", "-D", str(data_dir(home))),
+        _command(_run_as(), str(server_bindir() / "pg_ctl"), "status", "-D", str(data_dir(home))),
         "pg_ctl status",
     )
     if done.returncode != 0:
@@ -315,7 +315,7 @@ def _is_zombie(pid: int) -> bool:
     return state == "Z"
 
 
-def _connect(settings: PostgresSettings, *, database: str | None = None, timeout: int = 5):
+def connect(settings: PostgresSettings, *, database: str | None = None, timeout: int = 5):
     import psycopg  # a dependency of Label Studio
 
     return psycopg.connect(
@@ -334,7 +334,7 @@ def check_reachable(settings: PostgresSettings) -> None:
     import psycopg
 
     try:
-        with _connect(settings) as connection:
+        with connect(settings) as connection:
             connection.execute("SELECT 1")
     except psycopg.Error as error:
         reason = (
@@ -346,7 +346,7 @@ def check_reachable(settings: PostgresSettings) -> None:
 
 
 def _ensure_database(settings: PostgresSettings) -> None:
-    with _connect(settings, database="postgres") as connection:
+    with connect(settings, database="postgres") as connection:
         exists = connection.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (settings.database,)
         ).fetchone()
@@ -374,7 +374,7 @@ def start_local_postgres(
     password = previous.get("password") or secrets.token_urlsafe(24)
     if not initialised:
         _initdb(home, owner, password)
-    running, _ = _pg_ctl_status(home)
+    running, _ = cluster_running(home)
     port = int(previous.get("port") or 0)
     if not running:
         _wait_until_reaped(home)
@@ -387,7 +387,7 @@ def start_local_postgres(
         done = _run(
             _command(
                 owner,
-                str(_bindir() / "pg_ctl"),
+                str(server_bindir() / "pg_ctl"),
                 "start",
                 "-D",
                 str(data_dir(home)),
@@ -428,13 +428,13 @@ def _log_tail(path: Path) -> str:
 
 def stop_local_postgres(*, home: Path, timeout: float = 60.0) -> int | None:
     """Stop the cluster in `home` (fast shutdown); the pid it had, or None if it was not running."""
-    running, pid = _pg_ctl_status(home)
+    running, pid = cluster_running(home)
     if not running:
         return None
     done = _run(
         _command(
             _run_as(),
-            str(_bindir() / "pg_ctl"),
+            str(server_bindir() / "pg_ctl"),
             "stop",
             "-D",
             str(data_dir(home)),
@@ -462,7 +462,7 @@ def postgres_status(*, home: Path, config: dict) -> PostgresStatus | None:
     settings = settings_from_config(config)
     pid = None
     if kind == DatabaseKind.LOCAL_POSTGRES:
-        running, pid = _pg_ctl_status(home)
+        running, pid = cluster_running(home)
         if not running:
             return PostgresStatus(
                 kind=kind,
