@@ -159,19 +159,36 @@ def studio_start(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the server to answer.")
     ] = 240.0,
+    postgres: Annotated[
+        bool,
+        typer.Option(
+            "--postgres",
+            help="Run on a PostgreSQL cluster kept in the studio home (started and stopped with it).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on an existing PostgreSQL: postgresql://USER:PASSWORD@HOST:PORT/DATABASE.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded Label Studio and print its URL and login.
 
-    The first start migrates the SQLite database (about 40 s), creates the admin
-    user and a personal access token, and stores them in a config file (mode 600)
-    in your user data directory. Example: corpus-tools studio start
+    The first start migrates the database (about 40 s), creates the admin user
+    and a personal access token, and stores them in a config file (mode 600) in
+    your user data directory. The database (SQLite, --postgres or --database-url)
+    is remembered for later starts. Example: corpus-tools studio start --postgres
     """
     from corpus_tools.studio import start_server
 
     with console.status("Starting Label Studio (the first start takes about 40 s)…"):
-        info = start_server(port=port, timeout=timeout)
+        info = start_server(
+            port=port, timeout=timeout, postgres=postgres, database_url=database_url
+        )
     state = "already running" if info.already_running else f"started in {info.seconds:.0f} s"
-    typer.echo(f"Label Studio {state}: {info.url}")
+    typer.echo(f"Label Studio {state}: {info.url}  database: {info.database}")
     typer.echo(f"login: {info.username}  password: {info.password}")
     typer.echo(f"config: {info.config_path}  log: {info.log_path}")
 
@@ -188,6 +205,8 @@ def studio_stop() -> None:
         if status.stopped
         else "Label Studio was not running"
     )
+    if status.postgres_stopped_pid is not None:
+        typer.echo(f"PostgreSQL stopped (pid {status.postgres_stopped_pid})")
 
 
 @studio_app.command("status")
@@ -200,12 +219,59 @@ def studio_status() -> None:
     from corpus_tools.studio import server_status
 
     status = server_status()
+    if status.postgres is not None:
+        database = status.postgres
+        typer.echo(
+            f"PostgreSQL is running: {database.display}"
+            + (f" (pid {database.pid})" if database.pid else "")
+            if database.running
+            else database.problem
+        )
     if not status.running:
         typer.echo(
-            f"Label Studio is not running (data in {status.home}); run `corpus-tools studio start`"
+            f"Label Studio (pid {status.pid}) does not answer {status.url}/health; "
+            "run `corpus-tools studio stop`, then `corpus-tools studio start`"
+            if status.pid
+            else f"Label Studio is not running (data in {status.home}); run `corpus-tools studio start`"
         )
         raise typer.Exit(code=1)
     typer.echo(f"Label Studio is running: {status.url} (pid {status.pid}, login {status.username})")
+    if status.postgres is not None and not status.postgres.running:
+        raise typer.Exit(code=1)
+
+
+@studio_app.command("backup")
+@clean_errors
+def studio_backup(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Backup file to write.")],
+) -> None:
+    """Back up the embedded Label Studio's database (SQLite copy or pg_dump) to a file.
+
+    Safe while the server runs. Example: corpus-tools studio backup -o studio.backup
+    """
+    from corpus_tools.studio.backup import backup_studio
+
+    report = backup_studio(output=output)
+    counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
+    typer.echo(
+        f"{report.database} backup written to {report.path} ({report.bytes} bytes): {counts}"
+    )
+
+
+@studio_app.command("restore")
+@clean_errors
+def studio_restore(
+    backup: Annotated[Path, typer.Argument(help="A file written by `studio backup`.")],
+) -> None:
+    """Replace the embedded Label Studio's database with a backup (stop the server first).
+
+    Example: corpus-tools studio restore studio.backup
+    """
+    from corpus_tools.studio.backup import restore_studio
+
+    report = restore_studio(backup=backup)
+    counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
+    typer.echo(f"{report.database} database restored from {report.path}: {counts}")
 
 
 @studio_app.command("config")

@@ -33,6 +33,10 @@ class ProjectLookupError(StudioError):
     pass
 
 
+class PostgresError(StudioError):
+    """The studio's PostgreSQL cannot be set up, started or reached (one clear line)."""
+
+
 class ExportError(CorpusToolsError):
     """Annotations that cannot be turned into a dataset as asked."""
 

@@ -82,6 +82,28 @@ def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioSe
         studio.stop_server(home=home)
 
 
+@pytest.fixture
+def postgres_home() -> Iterator[Path]:
+    """A studio home for a PostgreSQL cluster, stopped and removed afterwards.
+
+    Not under tmp_path: as root the cluster runs as the `postgres` user, which
+    cannot enter pytest's mode-700 temp root; this dir is mode 711 in /tmp.
+    """
+    import shutil
+    import tempfile
+
+    from corpus_tools.studio import postgres, server
+
+    home = Path(tempfile.mkdtemp(prefix="corpus-tools-pg-"))
+    home.chmod(0o711)
+    try:
+        yield home
+    finally:
+        server.stop_server(home=home)
+        postgres.stop_local_postgres(home=home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 # --- export fixtures ---
 
 # --- train fixtures ---

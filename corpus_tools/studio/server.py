@@ -1,7 +1,9 @@
 """The embedded Label Studio: its process (start / stop / status) and the admin's token.
 
-The server runs with SQLite under `studio_home()`. On first start it gets a
-personal access token minted for its admin user, so legacy tokens stay off.
+The server runs with SQLite under `studio_home()`, or on PostgreSQL (`postgres`:
+a cluster in the studio home, or an existing server by URL); the choice is
+remembered in the config. On first start it gets a personal access token minted
+for its admin user, so legacy tokens stay off.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from corpus_tools.errors import StudioAuthError, StudioUnavailableError
+from corpus_tools.errors import StudioAuthError, StudioError, StudioUnavailableError
 from corpus_tools.studio.client import checked_client
 from corpus_tools.studio.connection import (
     ENV_API_KEY,
@@ -29,6 +31,19 @@ from corpus_tools.studio.connection import (
     read_config,
     studio_home,
     write_config,
+)
+from corpus_tools.studio.postgres import (
+    DatabaseKind,
+    PostgresSettings,
+    PostgresStatus,
+    check_reachable,
+    database_kind,
+    parse_database_url,
+    postgres_status,
+    settings_from_config,
+    settings_to_config,
+    start_local_postgres,
+    stop_local_postgres,
 )
 
 DEFAULT_PORT = 8080
@@ -66,6 +81,7 @@ class ServerInfo:
     already_running: bool = False
     first_start: bool = False
     seconds: float = 0.0
+    database: str = "sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +92,9 @@ class ServerStatus:
     home: Path
     username: str | None = None
     stopped: bool = False
+    database: DatabaseKind = DatabaseKind.SQLITE
+    postgres: PostgresStatus | None = None
+    postgres_stopped_pid: int | None = None
 
 
 def _pid_path(home: Path) -> Path:
@@ -181,18 +200,54 @@ def _mint_personal_access_token(url: str, email: str, password: str) -> str:
         return response.json()["token"]
 
 
+def _database_for_start(
+    home: Path, config: dict, *, postgres: bool, database_url: str | None
+) -> tuple[DatabaseKind, PostgresSettings | None]:
+    """The database asked for (flags > the remembered choice), started or checked."""
+    remembered = database_kind(config)
+    if database_url:
+        kind = DatabaseKind.EXTERNAL_POSTGRES
+    elif postgres:
+        kind = DatabaseKind.LOCAL_POSTGRES
+    else:
+        kind = remembered
+    if _read_pid(home) is not None and kind != remembered:
+        raise StudioError(
+            f"Label Studio for {home} is running on {remembered}; "
+            "run `corpus-tools studio stop` before switching its database"
+        )
+    if kind == DatabaseKind.SQLITE:
+        return kind, None
+    if kind == DatabaseKind.LOCAL_POSTGRES:
+        return kind, start_local_postgres(home=home, previous=config.get("database"))
+    settings = parse_database_url(database_url) if database_url else settings_from_config(config)
+    check_reachable(settings)
+    return kind, settings
+
+
+def _database_env(settings: PostgresSettings | None) -> dict[str, str]:
+    if settings is None:
+        return {"DJANGO_DB": "sqlite"}
+    return settings.label_studio_env()
+
+
 def start_server(
     *,
     home: Path | None = None,
     port: int | None = None,
     host: str = "127.0.0.1",
     timeout: float = 240.0,
+    postgres: bool = False,
+    database_url: str | None = None,
 ) -> ServerInfo:
-    """Start the embedded Label Studio (SQLite under `home`) and wait until it answers.
+    """Start the embedded Label Studio and wait until it answers.
 
-    The first start runs the database migrations (about 40 s), creates the admin
-    user, mints its personal access token and stores URL, login and token in
-    `home/config.json` (mode 600). A running server is left alone and reported.
+    Its database is SQLite under `home`, or with `postgres` a PostgreSQL cluster
+    in `home` (started first), or the server at `database_url`; without either
+    flag the remembered choice is used. The first start runs the database
+    migrations (about 40 s), creates the admin user, mints its personal access
+    token and stores URL, login, token and database in `home/config.json`
+    (mode 600). A running server is left alone and reported.
     """
     started = time.perf_counter()
     home = studio_home(home=home)
@@ -200,6 +255,11 @@ def start_server(
     config = read_config(home)
     log_path = home / "server.log"
 
+    kind, settings = _database_for_start(home, config, postgres=postgres, database_url=database_url)
+    database = settings.display if settings else "sqlite"
+    config["database"] = (
+        settings_to_config(kind, settings) if settings else {"kind": str(DatabaseKind.SQLITE)}
+    )
     pid = _read_pid(home)
     if pid is not None and config.get("url") and _healthy(config["url"]):
         return ServerInfo(
@@ -212,6 +272,7 @@ def start_server(
             log_path=log_path,
             already_running=True,
             seconds=time.perf_counter() - started,
+            database=database,
         )
     if pid is not None:
         raise StudioUnavailableError(
@@ -239,11 +300,15 @@ def start_server(
         # Passed in the environment, not argv, so `ps` does not show the password.
         "LABEL_STUDIO_USERNAME": username,
         "LABEL_STUDIO_PASSWORD": password,
-        "DJANGO_DB": "sqlite",
         "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
     }
     for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
         env.pop(leaked, None)
+    for name, value in _database_env(settings).items():
+        # Label Studio's get_env prefers LABEL_STUDIO_X and HEARTEX_X over X.
+        env.pop(f"LABEL_STUDIO_{name}", None)
+        env.pop(f"HEARTEX_{name}", None)
+        env[name] = value
     command = [
         sys.executable,
         "-m",
@@ -280,6 +345,8 @@ def start_server(
     except BaseException:
         _terminate(process.pid)
         _pid_path(home).unlink(missing_ok=True)
+        if kind == DatabaseKind.LOCAL_POSTGRES:
+            stop_local_postgres(home=home)
         raise
     return ServerInfo(
         url=url,
@@ -291,6 +358,7 @@ def start_server(
         log_path=log_path,
         first_start=first_start,
         seconds=time.perf_counter() - started,
+        database=database,
     )
 
 
@@ -350,13 +418,16 @@ def _terminate(pid: int, timeout: float = 30.0) -> None:
 
 
 def stop_server(*, home: Path | None = None, timeout: float = 30.0) -> ServerStatus:
-    """Stop the embedded server started by `start_server` (by its recorded pid)."""
+    """Stop the embedded server started by `start_server` (by its recorded pid),
+    then the studio's own PostgreSQL cluster if it runs on one."""
     home = studio_home(home=home)
     config = read_config(home)
     pid = _read_pid(home)
     if pid is not None:
         _terminate(pid, timeout=timeout)
     _pid_path(home).unlink(missing_ok=True)
+    kind = database_kind(config)
+    postgres_pid = stop_local_postgres(home=home) if kind == DatabaseKind.LOCAL_POSTGRES else None
     return ServerStatus(
         running=False,
         url=config.get("url"),
@@ -364,6 +435,8 @@ def stop_server(*, home: Path | None = None, timeout: float = 30.0) -> ServerSta
         home=home,
         username=config.get("username"),
         stopped=pid is not None,
+        database=kind,
+        postgres_stopped_pid=postgres_pid,
     )
 
 
@@ -375,5 +448,11 @@ def server_status(*, home: Path | None = None) -> ServerStatus:
     url = config.get("url")
     running = pid is not None and bool(url) and _healthy(url)
     return ServerStatus(
-        running=running, url=url, pid=pid, home=home, username=config.get("username")
+        running=running,
+        url=url,
+        pid=pid,
+        home=home,
+        username=config.get("username"),
+        database=database_kind(config),
+        postgres=postgres_status(home=home, config=config),
     )

@@ -1,0 +1,241 @@
+"""The studio's PostgreSQL: a real cluster (Debian's server binaries) in a temp dir,
+and Label Studio on it through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from corpus_tools import studio
+from corpus_tools.cli import app
+from corpus_tools.errors import PostgresError, StudioError
+from corpus_tools.schema import Unit
+from corpus_tools.studio import postgres, server
+from corpus_tools.studio.backup import backup_studio, restore_studio, sqlite_path
+
+runner = CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def body_units(count: int) -> list[Unit]:
+    return [
+        Unit(
+            unit_id=f"pg-doc:{index:04d}",
+            doc_id="pg-doc",
+            unit_index=index,
+            kind="body",
+            text=f"各县（区）要在年底前完成第{index}批重大事故隐患排查整治。",
+            section_path=("一、压实安全生产责任",),
+            title="关于做好安全生产工作的通知",
+            issuer="大同市人民政府",
+            doc_number="同政发〔2025〕1号",
+            date="2025-01-16",
+        )
+        for index in range(count)
+    ]
+
+
+def count_rows(settings: postgres.PostgresSettings, table: str) -> int:
+    with psycopg.connect(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password,
+        dbname=settings.database,
+    ) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def kill_postmaster(home: Path) -> int:
+    pid = int((postgres.data_dir(home) / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+# --- unit tests: URLs ---------------------------------------------------------
+
+
+def test_database_url_is_parsed_and_bad_ones_say_what_to_write():
+    settings = postgres.parse_database_url("postgresql://ann:s%40cret@db.lan:6543/ls")
+    assert (settings.user, settings.password, settings.host, settings.port, settings.database) == (
+        "ann",
+        "s@cret",
+        "db.lan",
+        6543,
+        "ls",
+    )
+    assert "s@cret" not in repr(settings) and "s@cret" not in settings.display
+    assert settings.label_studio_env()["DJANGO_DB"] == "default"
+    with pytest.raises(PostgresError, match="must start with postgresql://"):
+        postgres.parse_database_url("mysql://ann@db/ls")
+    with pytest.raises(PostgresError, match="needs a user, a host and a database"):
+        postgres.parse_database_url("postgresql://db.lan:5432/")
+
+
+# --- a real cluster, no Label Studio ----------------------------------------
+
+
+@pytest.mark.slow
+def test_cluster_starts_restarts_after_a_kill_and_reports_it_in_one_line(postgres_home):
+    settings = postgres.start_local_postgres(home=postgres_home)
+    config = {
+        "database": postgres.settings_to_config(postgres.DatabaseKind.LOCAL_POSTGRES, settings)
+    }
+    assert settings.host == "127.0.0.1" and count_rows(settings, "pg_database") >= 3
+    # The initdb password file existed only while initdb ran.
+    assert not list(postgres.cluster_dir(postgres_home).glob(".initdb-password"))
+    status = postgres.postgres_status(home=postgres_home, config=config)
+    assert status.running and status.pid
+
+    kill_postmaster(postgres_home)
+    time.sleep(0.5)
+    down = postgres.postgres_status(home=postgres_home, config=config)
+    assert not down.running
+    assert "PostgreSQL" in down.problem and "not running" in down.problem
+    assert "\n" not in down.problem and settings.password not in down.problem
+
+    # A start after the crash recovers, on the remembered port and password.
+    again = postgres.start_local_postgres(home=postgres_home, previous=config["database"])
+    assert again.port == settings.port and count_rows(again, "pg_database") >= 3
+    assert postgres.stop_local_postgres(home=postgres_home) is not None
+    assert postgres.stop_local_postgres(home=postgres_home) is None
+
+
+@pytest.mark.slow
+def test_a_wrong_password_for_database_url_is_one_line_without_the_password(postgres_home):
+    settings = postgres.start_local_postgres(home=postgres_home)
+    url = f"postgresql://{settings.user}:not-the-password@127.0.0.1:{settings.port}/label_studio"
+    with pytest.raises(PostgresError) as error:
+        server.start_server(home=postgres_home / "other-home", database_url=url)
+    message = str(error.value)
+    assert "unreachable" in message and "password authentication failed" in message
+    assert "not-the-password" not in message and "\n" not in message
+    # Nothing was remembered for a server that could not be reached.
+    assert not (postgres_home / "other-home" / "config.json").exists()
+
+
+# --- Label Studio on the cluster, through the CLI ----------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_studio_on_postgres_start_push_status_kill_restart_stop(postgres_home):
+    env = {"XDG_DATA_HOME": str(postgres_home)}
+    home = postgres_home / "corpus-tools" / "label-studio"
+    try:
+        started = runner.invoke(
+            app,
+            ["studio", "start", "--postgres", "--port", str(free_port()), "--timeout", "400"],
+            env=env,
+        )
+        assert started.exit_code == 0, started.output
+        config = json.loads((home / "config.json").read_text())
+        assert oct((home / "config.json").stat().st_mode & 0o777) == "0o600"
+        assert config["database"]["kind"] == "postgres"
+        password = config["database"]["password"]
+        assert len(password) >= 24 and password not in started.output
+        assert f"postgresql://corpus_tools@127.0.0.1:{config['database']['port']}" in started.output
+        # Label Studio really runs on PostgreSQL: no SQLite database was created.
+        assert not list(home.rglob("*.sqlite3"))
+
+        connection = studio.embedded_connection(home=home)
+        report = studio.push_units(
+            body_units(5), project="pg-project", url=connection.url, api_key=connection.api_key
+        )
+        assert (report.project_created, report.tasks_created) == (True, 5)
+        settings = postgres.settings_from_config(config)
+        assert count_rows(settings, "task") == 5 and count_rows(settings, "project") == 1
+
+        status = runner.invoke(app, ["studio", "status"], env=env)
+        assert status.exit_code == 0, status.output
+        assert (
+            "PostgreSQL is running" in status.output and "Label Studio is running" in status.output
+        )
+        assert password not in status.output
+
+        backup_file = postgres_home / "studio.backup"
+        backed_up = runner.invoke(app, ["studio", "backup", "-o", str(backup_file)], env=env)
+        assert backed_up.exit_code == 0, backed_up.output
+        assert "task 5" in backed_up.output and backup_file.read_bytes().startswith(b"PGDMP")
+        studio.push_units(
+            body_units(8), project="pg-project", url=connection.url, api_key=connection.api_key
+        )
+        assert count_rows(settings, "task") == 8
+
+        kill_postmaster(home)
+        time.sleep(0.5)
+        status = runner.invoke(app, ["studio", "status"], env=env)
+        assert status.exit_code == 1
+        first = status.output.splitlines()[0]
+        # Right after SIGKILL the postmaster may still be exiting: "unreachable";
+        # once it is gone: "not running". Either way one line naming PostgreSQL.
+        assert first.startswith("PostgreSQL") and ("not running" in first or "unreachable" in first)
+        assert "Traceback" not in status.output and password not in status.output
+
+        # Stop, then a start without flags: the remembered PostgreSQL comes back with the data.
+        stopped = runner.invoke(app, ["studio", "stop"], env=env)
+        assert stopped.exit_code == 0 and "Label Studio stopped" in stopped.output
+        # Restore starts the (killed) cluster for the restore and stops it again.
+        restored = runner.invoke(app, ["studio", "restore", str(backup_file)], env=env)
+        assert restored.exit_code == 0, restored.output
+        assert "project 1, task 5" in restored.output
+        again = runner.invoke(app, ["studio", "start", "--timeout", "400"], env=env)
+        assert again.exit_code == 0, again.output
+        assert "database: postgresql://" in again.output and password not in again.output
+        assert count_rows(settings, "task") == 5
+        tasks = studio.push_units(
+            body_units(8), project="pg-project", url=connection.url, api_key=connection.api_key
+        )
+        assert (tasks.tasks_existing, tasks.tasks_created) == (5, 3)  # the API sees the restore
+
+        stopped = runner.invoke(app, ["studio", "stop"], env=env)
+        assert stopped.exit_code == 0, stopped.output
+        assert "Label Studio stopped" in stopped.output and "PostgreSQL stopped" in stopped.output
+        assert postgres.postgres_status(home=home, config=config).running is False
+        assert server.server_status(home=home).running is False
+        for output in (started.output, status.output, again.output, stopped.output):
+            assert password not in output
+        assert password not in (home / "server.log").read_text(errors="replace")
+    finally:
+        server.stop_server(home=home)
+
+
+@pytest.mark.integration
+def test_sqlite_backup_of_a_running_server_restores_with_the_same_counts(studio_server, tmp_path):
+    studio.push_units(
+        body_units(3), project="sqlite-backup", url=studio_server.url, api_key=studio_server.api_key
+    )
+    report = backup_studio(home=studio_server.home, output=tmp_path / "studio.sqlite3")
+    assert report.counts["task"] >= 3 and report.counts["project"] >= 1
+    fresh = tmp_path / "fresh-home"
+    restored = restore_studio(home=fresh, backup=report.path)
+    assert restored.counts == report.counts
+    assert sqlite_path(fresh).exists()
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello", encoding="utf-8")
+    with pytest.raises(StudioError, match="not a SQLite backup"):
+        restore_studio(home=fresh, backup=not_a_backup)
+    assert _counts_unchanged(fresh, report.counts)
+
+
+def _counts_unchanged(home: Path, counts: dict[str, int]) -> bool:
+    import sqlite3
+
+    with sqlite3.connect(sqlite_path(home)) as connection:
+        return all(
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == n
+            for table, n in counts.items()
+        )
