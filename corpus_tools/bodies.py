@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 # What a body's name ends with. Sectors (`煤矿`, `非煤矿山`) and places (`各地`)
@@ -116,9 +117,15 @@ def clauses(text: str) -> Iterator[tuple[int, int]]:
     yield start, len(text)
 
 
+@lru_cache(maxsize=8)
+def _clause_bounds(text: str) -> tuple[tuple[int, int], ...]:
+    """`clauses` of a text, kept for the next finder reading the same unit."""
+    return tuple(clauses(text))
+
+
 def find_subject_bodies(text: str) -> Iterator[tuple[int, int]]:
     """`[start, end)` of each body that is the subject of a modal or duty verb."""
-    for clause_start, clause_end in clauses(text):
+    for clause_start, clause_end in _clause_bounds(text):
         clause = text[clause_start:clause_end]
         lead = _LEAD_IN.match(clause)
         offset = lead.end() if lead else 0
@@ -140,7 +147,9 @@ def find_object_bodies(text: str) -> Iterator[tuple[int, int]]:
     """`[start, end)` of each body that a directive verb sets to work: `推动/督促/指导 X
     做 Y` (guidelines' settled cases), `组织/会同/联合/监督 X 做 Y` (annotator guide
     § 岗位责任制). X runs from the verb to the first act it is told to do."""
-    for clause_start, clause_end in clauses(text):
+    if _DIRECTS.search(text) is None:  # two units in three: nothing to read
+        return
+    for clause_start, clause_end in _clause_bounds(text):
         clause = text[clause_start:clause_end]
         for directive in _DIRECTS.finditer(clause):
             rest = clause[directive.end() :]
