@@ -849,7 +849,9 @@ def serve_model_command(
     ] = Path("out/ml-backend"),
     seed_export: Annotated[
         Path | None,
-        typer.Option(help="Export to retrain on beside the new annotations (default: exports/corpus; none: no retraining)."),
+        typer.Option(
+            help="Export to retrain on beside the new annotations (default: exports/corpus if present; without one, no retraining)."
+        ),
     ] = None,
     retrain_after: Annotated[
         int, typer.Option(min=1, help="Retrain after this many new annotations.")
