@@ -878,6 +878,10 @@ def serve_model_command(
         url=url,
         api_key=api_key,
     )
+    import logging
+
+    # the retrain outcomes (`corpus_tools.ml_backend` logger) go to the console
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     typer.echo(
         f"ML backend serving {state.served.model_version} on http://{host}:{port} "
         f"(retrain after {retrain_after} annotations: {'on' if state.retrain else 'off'})"
