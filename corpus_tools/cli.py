@@ -935,7 +935,9 @@ def serve_model_command(
     ] = Path("out/ml-backend"),
     seed_export: Annotated[
         Path | None,
-        typer.Option(help="Export to retrain on beside the new annotations (default: exports/corpus; none: no retraining)."),
+        typer.Option(
+            help="Export to retrain on beside the new annotations (default: exports/corpus if present; without one, no retraining)."
+        ),
     ] = None,
     retrain_after: Annotated[
         int, typer.Option(min=1, help="Retrain after this many new annotations.")
@@ -962,6 +964,10 @@ def serve_model_command(
         url=url,
         api_key=api_key,
     )
+    import logging
+
+    # the retrain outcomes (`corpus_tools.ml_backend` logger) go to the console
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     typer.echo(
         f"ML backend serving {state.served.model_version} on http://{host}:{port} "
         f"(retrain after {retrain_after} annotations: {'on' if state.retrain else 'off'})"

@@ -293,7 +293,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def backend_process(tiny_model, tmp_path):
+def backend_process(tiny_model, tiny_export, studio_server, tmp_path):
+    """`corpus-tools serve-model` as a real process, retraining after every annotation
+    on the tiny seed export, pulling from the test Label Studio (key in the environment)."""
+    import os
+
     port = _free_port()
     log = (tmp_path / "backend.log").open("wb")
     process = subprocess.Popen(
@@ -306,9 +310,20 @@ def backend_process(tiny_model, tmp_path):
             str(port),
             "--work-dir",
             str(tmp_path / "work"),
+            "--seed-export",
+            str(tiny_export),
+            "--retrain-after",
+            "1",
+            "--retrain-steps",
+            "20",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            "LABEL_STUDIO_URL": studio_server.url,
+            "LABEL_STUDIO_API_KEY": studio_server.api_key,
+        },
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -401,6 +416,34 @@ def test_label_studio_connects_the_backend_and_shows_its_predictions(
     for item in predictions[0].result:
         if item["type"] == "labels":
             assert text[item["value"]["start"] : item["value"]["end"]] == item["value"]["text"]
+
+    # an annotator accepts the suggestion: Label Studio's webhook reaches the backend,
+    # which pulls the project, retrains on seed + annotation and scores on held-out notices
+    client.annotations.create(id=task.id, result=predictions[0].result, lead_time=3.0)
+    deadline = time.monotonic() + 300
+    health = httpx.get(backend_process + "/health").json()
+    while time.monotonic() < deadline and (health["retraining"] or not health["last_retrain"]):
+        time.sleep(1)
+        health = httpx.get(backend_process + "/health").json()
+    assert health["last_retrain"].startswith(("now ", "kept ")), health["last_retrain"]
+    if health["last_retrain"].startswith("now "):
+        assert health["model_version"] != version
+        # a task added after the swap (listing tasks fetched predictions for the old ones)
+        push_units(
+            [dict(units[0], unit_id="mlb-new", unit_index=9)],
+            project=project,
+            url=studio_server.url,
+            api_key=studio_server.api_key,
+            record_dir=tmp_path,
+        )
+        new_task = [
+            t for t in client.tasks.list(project=found.id) if t.data["unit_id"] == "mlb-new"
+        ][0]
+        client.tasks.get(id=new_task.id)
+        latest = list(client.predictions.list(task=new_task.id))
+        assert latest[0].model_version == health["model_version"]
+    else:
+        assert health["model_version"] == version
 
 
 def test_connect_model_says_one_line_when_the_backend_is_down():

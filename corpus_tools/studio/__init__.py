@@ -13,6 +13,9 @@ One job a module:
 - `pulling`: a project's annotated tasks out, via an export snapshot (not
   `pull.py`: a module named like the function `pull` would be shadowed by it,
   and `monkeypatch`/`mock.patch` targets under it would resolve to the function).
+- `ml_backend`: the model as a Label Studio ML backend (Starlette app, `serve-model`).
+- `retraining`: the backend's background retrain on seed + project annotations.
+- `backend_link`: registering that backend with a project (`studio connect-model`).
 
 Tokens never appear in messages, reprs or logs.
 """
