@@ -66,9 +66,7 @@ def run(url: str, api_key: str, count: int, with_list: bool) -> None:
     run_id = uuid.uuid4().hex[:6]
 
     # Baseline: one raw SDK call with the very task payloads push_units builds.
-    payloads = [
-        {"data": data} for data, _ in with_context([u.to_dict() for u in units], "bench")
-    ]
+    payloads = [{"data": data} for data, _ in with_context([u.to_dict() for u in units], "bench")]
     baseline = client.projects.create(title=f"bench-baseline-{run_id}")
     started = time.perf_counter()
     client.projects.import_tasks(id=baseline.id, request=payloads)

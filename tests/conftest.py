@@ -232,6 +232,7 @@ def sample_prelabels(tmp_path_factory) -> Path:
     prelabel_files([SAMPLE_NOTICES], out)
     return out
 
+
 # --- ray fixtures ---
 
 

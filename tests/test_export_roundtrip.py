@@ -86,8 +86,7 @@ def test_push_annotate_pull_export_load(studio_server, tmp_path):
     )
     project = find_project(client, studio_server.url, title)
     task_ids = {
-        uid: ids[0]
-        for uid, ids in task_index(client, studio_server.url, project.id).items()
+        uid: ids[0] for uid, ids in task_index(client, studio_server.url, project.id).items()
     }
     client.annotations.create(id=task_ids[body[-2].unit_id], result=[], was_cancelled=True)
 

@@ -56,8 +56,7 @@ def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, t
     client = sdk(studio_server)
     project_id = find_project(client, studio_server.url, title).id
     task_ids = {
-        uid: ids[0]
-        for uid, ids in task_index(client, studio_server.url, project_id).items()
+        uid: ids[0] for uid, ids in task_index(client, studio_server.url, project_id).items()
     }
     unit = units[3]  # SENTENCES[1], between SENTENCES[0] and SENTENCES[2]
     task_id = task_ids[unit.unit_id]
