@@ -109,9 +109,11 @@ def with_source_metadata(meta: DocumentMeta, row: SourceRow | None) -> DocumentM
 
 
 def evaluation_only(paths: list[Path]):
-    """A test for unit texts that occur anywhere in the notices of `paths`
-    (held out of training): whitespace is ignored, and a unit counts when its
-    text stands inside a longer sentence there, as a quoted accident report does."""
+    """A test for unit texts that share a sentence with the notices of `paths`
+    (held out of training): whitespace is ignored; a unit counts when its text
+    stands inside a longer sentence there, as a quoted accident report does, and
+    when one of their sentences stands inside the unit, as a sub-plan's
+    `落实“谁执法谁普法”普法责任制，深入开展安全生产法治宣传教育，……` does."""
     from corpus_tools.ingest import iter_input_files, read_source
     from corpus_tools.segment import clean_lines
 
@@ -120,13 +122,20 @@ def evaluation_only(paths: list[Path]):
         for path in iter_input_files(paths)
     )
 
+    sentences = {
+        sentence for sentence in _SENTENCE_END.split(corpus) if len(sentence) >= _MIN_SHARED_CHARS
+    }
+
     def occurs(text: str) -> bool:
         compact = _WHITESPACE.sub("", text)
-        return len(compact) >= _MIN_SHARED_CHARS and compact in corpus
+        if len(compact) < _MIN_SHARED_CHARS:
+            return False
+        return compact in corpus or any(sentence in compact for sentence in sentences)
 
     return occurs
 
 
 _WHITESPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"[。！？；\n]")
 # shorter texts (`一、工作目标`) recur in every plan; a sentence of this length does not
 _MIN_SHARED_CHARS = 12

@@ -82,6 +82,10 @@ def test_no_training_unit_occurs_in_an_external_notice(training_tasks):
     external = [u for u in iter_units([NEW_NOTICES]) if not isinstance(u, InputFileError)]
     assert all(in_external(u.text) for u in external if len(u.text) >= 20)
     assert in_external("2024年1月19日，河南省南阳市方城县独树镇英才学校学生宿舍发生火灾")
+    # and one of their sentences inside a longer unit (a sub-plan repeats 01's and goes on)
+    assert in_external(
+        "落实“谁执法谁普法”普法责任制，深入开展安全生产法治宣传教育，制作播放安全警示宣传片。"
+    )
     assert not [t for t in training_tasks if in_external(t["data"]["text"])]
 
 

@@ -174,3 +174,18 @@ def test_evaluation_only_texts_are_found_inside_longer_sentences_and_across_line
     assert held_out("2024年1月19日，某县某学校学生宿舍 发生火灾，造成重大人员伤亡")
     assert not held_out("各部门要在3月底前完成自查自改。")
     assert not held_out("一、工作目标")  # too short to say it was taken from there
+
+
+def test_evaluation_only_finds_their_sentence_inside_a_longer_unit(tmp_path):
+    from corpus_tools.sources import evaluation_only
+
+    write(
+        tmp_path,
+        "external.txt",
+        "推动安全宣传进企业。落实“谁执法谁普法”普法责任制，深入开展法治宣传教育。\n",
+    )
+    held_out = evaluation_only([tmp_path])
+    # a sub-plan's unit that carries the external sentence and goes on
+    assert held_out("落实“谁执法谁普法”普法责任制，深入开展法治宣传教育，制作播放安全警示宣传片。")
+    # sharing a clause is not sharing a sentence
+    assert not held_out("落实“谁执法谁普法”普法责任制，加强安全生产公益宣传。")
