@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,32 @@ def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool
     return full, False
 
 
+def task_page(
+    client: LabelStudio,
+    url: str,
+    project_id: int,
+    *,
+    doing: str,
+    include: str | None = None,
+    query: Mapping[str, Any] | None = None,
+    page: int = 1,
+    page_size: int = 10_000,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the Data Manager's task list and the project's total.
+
+    With `include` only those task fields come back (fast); without it, whole
+    tasks with their annotations (`include` would strip those to ids).
+    """
+    params: dict[str, Any] = {"project": project_id, "page_size": page_size, "page": page}
+    params |= {"fields": "task_only", "include": include} if include else {"fields": "all"}
+    if query is not None:
+        params["query"] = json.dumps(query)
+    body = raw_json(client, url, "api/tasks/", params=params, doing=doing)
+    tasks = body.get("tasks", []) if isinstance(body, Mapping) else body
+    total = body.get("total", 0) if isinstance(body, Mapping) else len(tasks)
+    return tasks, int(total)
+
+
 def task_index(client: LabelStudio, url: str, project_id: int) -> dict[str, tuple[int, str]]:
     """unit_id -> (task id, text) for every task of the project, in one Data Manager request.
 
@@ -77,25 +104,18 @@ def task_index(client: LabelStudio, url: str, project_id: int) -> dict[str, tupl
     found: dict[str, tuple[int, str]] = {}
     page = 1
     while True:
-        body = raw_json(
+        tasks, total = task_page(
             client,
             url,
-            "api/tasks/",
-            params={
-                "project": project_id,
-                "fields": "task_only",
-                "include": "id,data",
-                "page_size": 10_000,
-                "page": page,
-            },
+            project_id,
+            include="id,data",
+            page=page,
             doing="listing the project's tasks",
         )
-        tasks = body.get("tasks", []) if isinstance(body, Mapping) else body
         for task in tasks:
             data = task.get("data") or {}
             if data.get("unit_id"):
                 found.setdefault(data["unit_id"], (task["id"], data.get("text", "")))
-        total = body.get("total", 0) if isinstance(body, Mapping) else len(tasks)
         if not tasks or page * 10_000 >= total:
             return found
         page += 1

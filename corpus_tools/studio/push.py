@@ -15,8 +15,8 @@ from label_studio_sdk import LabelStudio
 
 from corpus_tools.errors import ProjectLookupError
 from corpus_tools.schema import Unit, UnitAnnotation
-from corpus_tools.studio.client import connect, raw_json, translated
-from corpus_tools.studio.projects import ensure_project, find_project, task_index
+from corpus_tools.studio.client import connect, translated
+from corpus_tools.studio.projects import ensure_project, find_project, task_index, task_page
 from corpus_tools.studio.tasks import (
     annotation_records,
     annotation_result,
@@ -126,21 +126,16 @@ class _PushRecord:
 
 def _task_count_and_max_id(client: LabelStudio, url: str, project_id: int) -> tuple[int, int]:
     """The project's task count and highest task id, in one small request."""
-    body = raw_json(
+    tasks, total = task_page(
         client,
         url,
-        "api/tasks/",
-        params={
-            "project": project_id,
-            "fields": "task_only",
-            "include": "id",
-            "page_size": 1,
-            "query": json.dumps({"ordering": ["-tasks:id"]}),
-        },
+        project_id,
+        include="id",
+        page_size=1,
+        query={"ordering": ["-tasks:id"]},
         doing="counting the project's tasks",
     )
-    tasks = body.get("tasks") or []
-    return int(body.get("total", 0)), int(tasks[0]["id"]) if tasks else 0
+    return total, int(tasks[0]["id"]) if tasks else 0
 
 
 def _batches(items: list, size: int) -> Iterator[list]:
@@ -369,40 +364,40 @@ def _annotator_users(
 
 
 def _existing_annotations(client: LabelStudio, url: str, project_id: int) -> dict[int, set[int]]:
-    """task id -> ids of users who already annotated it."""
-    body = raw_json(
-        client,
-        url,
-        "api/tasks/",
-        params={
-            "project": project_id,
-            "fields": "all",  # `include` would strip annotations down to their ids
-            "page_size": 10_000,
-            "query": json.dumps(
+    """task id -> ids of users who already annotated it (every page, so a re-run
+    past 10k annotated tasks still adds nothing twice)."""
+    annotated = {
+        "filters": {
+            "conjunction": "and",
+            "items": [
                 {
-                    "filters": {
-                        "conjunction": "and",
-                        "items": [
-                            {
-                                "filter": "filter:tasks:total_annotations",
-                                "operator": "greater",
-                                "type": "Number",
-                                "value": 0,
-                            }
-                        ],
-                    }
+                    "filter": "filter:tasks:total_annotations",
+                    "operator": "greater",
+                    "type": "Number",
+                    "value": 0,
                 }
-            ),
-        },
-        doing="listing existing annotations",
-    )
-    tasks = body.get("tasks", []) if isinstance(body, Mapping) else body
+            ],
+        }
+    }
     done: dict[int, set[int]] = defaultdict(set)
-    for task in tasks:
-        for annotation in task.get("annotations") or ():
-            user = annotation.get("completed_by")
-            done[task["id"]].add(user["id"] if isinstance(user, Mapping) else user)
-    return done
+    page, seen = 1, 0
+    while True:
+        tasks, total = task_page(
+            client,
+            url,
+            project_id,
+            query=annotated,
+            page=page,
+            doing="listing existing annotations",
+        )
+        for task in tasks:
+            for annotation in task.get("annotations") or ():
+                user = annotation.get("completed_by")
+                done[task["id"]].add(user["id"] if isinstance(user, Mapping) else user)
+        seen += len(tasks)
+        if not tasks or seen >= total:
+            return done
+        page += 1
 
 
 def push_annotations(

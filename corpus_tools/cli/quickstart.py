@@ -1,0 +1,76 @@
+"""`corpus-tools quickstart`: the whole loop on the embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corpus_tools.cli._common import (
+    app,
+    clean_errors,
+    console,
+)
+
+
+@app.command()
+@clean_errors
+def quickstart(
+    work_dir: Annotated[
+        Path, typer.Option("--work-dir", "-o", help="Where units, export, model and pre-labels go.")
+    ] = Path("out/quickstart"),
+    project: Annotated[
+        str, typer.Option(help="Label Studio project title.")
+    ] = "corpus-tools quickstart",
+    max_steps: Annotated[int, typer.Option(help="Training steps (short by default).")] = 400,
+    url: Annotated[
+        str | None, typer.Option(help="Label Studio URL (default: the embedded server).")
+    ] = None,
+    api_key: Annotated[str | None, typer.Option(help="Label Studio token (never printed).")] = None,
+) -> None:
+    """Run the whole loop on the embedded defaults: start Label Studio, segment
+    the sample corpus, push it, load the seed annotations, export, train,
+    evaluate, pre-label data/new-notices into the same project, and write the
+    report of the pre-labelled notices (WORK_DIR/report/index.html).
+
+    Re-running never duplicates tasks or annotations; a run stopped half-way
+    finishes when started again.
+
+    Example: corpus-tools quickstart
+    """
+    from corpus_tools.quickstart import run_quickstart
+
+    def starting(step) -> None:
+        console.print(f"[dim]… {step.value}[/dim]", highlight=False)
+
+    def show(done) -> None:
+        console.print(
+            f"[green]✓[/green] {done.step.value:44s} {done.seconds:7.1f} s  {done.summary}",
+            highlight=False,
+        )
+
+    report = run_quickstart(
+        work_dir=work_dir,
+        project=project,
+        url=url,
+        api_key=api_key,
+        max_steps=max_steps,
+        on_step=show,
+        on_start=starting,
+    )
+    spans = ", ".join(f"{label} {f1:.2f}" for label, f1 in report.span_f1.items())
+    console.print(
+        f"\nDone in {report.seconds:.0f} s.\n"
+        f"Label Studio: {report.url}  (login: {report.username or 'your account'}"
+        + (f" / {report.password}" if report.password else "")
+        + ")\n"
+        f"Project:      {report.project}\n"
+        f"Units:        {report.units_path}\n"
+        f"Dataset:      {report.export_dir}\n"
+        f"Model:        {report.model_dir}  measure-type macro-F1 {report.macro_f1:.3f} "
+        f"(TF-IDF baseline {report.baseline_macro_f1:.3f}); span F1: {spans}\n"
+        f"Pre-labels:   {report.prelabel_path}\n"
+        f"Report:       {report.report_path}",
+        highlight=False,
+    )

@@ -1,0 +1,224 @@
+"""`push`, `push-annotations`, `pull`, `export`: units and annotations in and out of Label Studio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+
+from corpus_tools.cli._common import (
+    ProjectTitle,
+    StudioKey,
+    StudioUrl,
+    _LazyProgress,
+    app,
+    clean_errors,
+    console,
+)
+
+
+@app.command("push")
+@clean_errors
+def push(
+    units: Annotated[
+        Path, typer.Argument(help="A `segment` or `prelabel` output (.jsonl or .parquet).")
+    ],
+    project: ProjectTitle,
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+    batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 1000,
+    least_certain_first: Annotated[
+        bool,
+        typer.Option(help="With predictions: import by ascending score and sample by uncertainty."),
+    ] = True,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(
+            help="Seed-format annotations (JSONL) to import with the new tasks, one request per batch."
+        ),
+    ] = None,
+) -> None:
+    """Push the body units of UNITS to a Label Studio project as tasks (no duplicates).
+
+    Creates the project with the sentence-tagging config if needed. Units already
+    in the project are skipped, so re-running after an interruption is safe.
+    Pre-label rows become predictions. Example:
+    corpus-tools push out/units.jsonl --project notices-2025
+    """
+    from corpus_tools.studio import push_units
+
+    with _LazyProgress(f"Pushing to {project}") as progress:
+        report = push_units(
+            units,
+            project=project,
+            url=url,
+            api_key=api_key,
+            batch_size=batch_size,
+            least_certain_first=least_certain_first,
+            progress=progress,
+            annotations=annotations,
+        )
+    typer.echo(
+        f"project {report.project_title!r} (id {report.project_id}{', created' if report.project_created else ''}): "
+        f"{report.tasks_created} new tasks"
+        + (
+            f" ({report.annotations_created} with annotations)"
+            if report.annotations_created
+            else ""
+        )
+        + f", {report.tasks_existing} already there, "
+        f"{report.predictions_created} predictions added ({report.predictions_skipped} already there) "
+        f"from {report.body_units} body units in {report.seconds:.1f} s"
+    )
+
+
+@app.command("push-annotations")
+@clean_errors
+def push_annotations_command(
+    annotations: Annotated[
+        Path, typer.Argument(help="Seed-set JSONL: {unit_id, measure_type, spans, annotator}.")
+    ],
+    project: ProjectTitle,
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Load annotations (e.g. the seed set) into a project whose units were pushed.
+
+    Each annotation is attributed to its annotator's user (created if missing);
+    re-running adds nothing. Example:
+    corpus-tools push-annotations data/seed/annotations.jsonl --project notices-2025
+    """
+    from corpus_tools.studio import push_annotations
+
+    with _LazyProgress(f"Annotations to {project}") as progress:
+        report = push_annotations(
+            annotations,
+            project=project,
+            url=url,
+            api_key=api_key,
+            progress=progress,
+        )
+    typer.echo(
+        f"project id {report.project_id}: {report.annotations_created} annotations created, "
+        f"{report.annotations_existing} already there, {len(report.units_missing)} units not in the project"
+        + (f" (first: {report.units_missing[0]})" if report.units_missing else "")
+    )
+
+
+@app.command("pull")
+@clean_errors
+def pull_command(
+    project: ProjectTitle,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Label Studio JSON file to write.")
+    ],
+    url: StudioUrl = None,
+    api_key: StudioKey = None,
+) -> None:
+    """Save every annotated task of a project as Label Studio JSON (export snapshot).
+
+    Keeps the annotator, lead time and cancelled (skipped) state. Example:
+    corpus-tools pull --project notices-2025 -o out/annotations.json
+    """
+    from corpus_tools.studio import pull
+
+    with console.status(f"Exporting {project}…"):
+        report = pull(project=project, output=output, url=url, api_key=api_key)
+    typer.echo(
+        f"wrote {report.path}: {report.tasks} tasks, {report.annotations} annotations "
+        f"({report.cancelled} skipped) by {len(report.annotators)} annotators in {report.seconds:.1f} s"
+    )
+
+
+@app.command("export")
+@clean_errors
+def export_command(
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Label Studio JSON exports (as `corpus-tools pull` writes them); several make one dataset."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("export"),
+    project: Annotated[
+        str | None, typer.Option(help="Pull this Label Studio project instead of reading FILE.")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Label Studio URL for --project (default: LABEL_STUDIO_URL, embedded)."),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="API key for --project (default: LABEL_STUDIO_API_KEY, embedded)."),
+    ] = None,
+    policy: Annotated[
+        Literal["majority", "latest", "drop-conflicts"],
+        typer.Option(help="How several annotations of one unit become one."),
+    ] = "majority",
+    train: Annotated[float, typer.Option(help="Fraction of units for train.")] = 0.8,
+    validation: Annotated[float, typer.Option(help="Fraction for validation.")] = 0.1,
+    test: Annotated[float, typer.Option(help="Fraction for test.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the split by document.")] = 13,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Leave out (and count) spans that do not match the text.")
+    ] = False,
+    license: Annotated[str, typer.Option(help="License id for the dataset card.")] = "cc-by-4.0",
+) -> None:
+    """Export Label Studio annotations to a Hugging Face dataset (Arrow, Parquet, card).
+
+    Writes DIR/dataset (save_to_disk), DIR/data/{split}.parquet, DIR/README.md
+    (dataset card) and DIR/export-report.json; splits are by document.
+
+    Example: corpus-tools export data/annotations/label-studio/*.json -o exports/corpus
+    (or: corpus-tools export --project "Work-safety notices" -o exports/corpus)
+    """
+    from rich.table import Table
+
+    from corpus_tools.export import Policy, SplitSizes, export_annotations
+
+    source = None if not sources else sources[0] if len(sources) == 1 else sources
+    report = export_annotations(
+        source,
+        out,
+        project=project,
+        url=url,
+        api_key=api_key,
+        policy=Policy(policy),
+        sizes=SplitSizes(train=train, validation=validation, test=test),
+        seed=seed,
+        skip_invalid=skip_invalid,
+        license=license,
+    )
+    table = Table(title=f"export of {report.source} -> {out}")
+    for column in ("split", "units", "documents", "missing measure types"):
+        table.add_column(column)
+    for name, split in report.splits.items():
+        missing = ", ".join(split.missing_measure_types) or "-"
+        table.add_row(name, str(split.units), str(split.documents), missing)
+    stdout = Console()
+    stdout.print(table)
+    a = report.agreement
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    stdout.print(
+        f"{report.tasks} tasks, {report.annotations} annotations, "
+        f"{report.units_exported} units exported (policy {report.policy})",
+        highlight=False,
+    )
+    if a.units:
+        stdout.print(
+            f"agreement on {a.units} doubly annotated units: measure type κ "
+            f"{fmt(a.measure_type_kappa)} (observed {fmt(a.measure_type_observed)}), span F1 "
+            f"{fmt(a.span_f1_micro)} ("
+            + ", ".join(f"{label} {fmt(f1)}" for label, f1 in a.span_f1.items())
+            + ")",
+            highlight=False,
+        )
+    for note in report.notes():
+        stdout.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    for problem in report.invalid_spans:
+        stdout.print(f"[yellow]skipped:[/yellow] {problem.describe()}", highlight=False)
