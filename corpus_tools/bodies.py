@@ -33,7 +33,7 @@ _BODY_END = re.compile(
     r"媒体|主体|法人|中心|公司|集团|学校|医院|机构|机关|街道办事处|指挥部|院|妇联|共青团|各级|"
     # enterprises' own units and people, ministries (`应急管理部`), `主要负责同志`, and
     # `矿井` of the coal rules (`冲击地压矿井必须……`): actors in the newer genres
-    r"同志|助理|党校|工程师|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|"
+    r"同志|助理|党校|工程师|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|(?<![会])社|"
     r"(?<![全内局中东西南北外上下底顶头胸腹])部)$"
 )
 # The modal or duty verb that follows the subject. `要` inside 主要/重要/需要/要求
@@ -45,7 +45,7 @@ _MODAL = re.compile(
     # `应急管理部每年举办……`, `事故现场有关人员立即报告……`, `公司安委会组织举办……`
     r"立即|及时|每天|每日|每周|亲自|(?<!团)(?<!党)组织(?=开展|举办|实施|制定|编制|召开|有关|专家)|"
     r"加强|加大|严格|认真|切实|全面|持续|积极|主动|举办|听取|建立|健全|制定|做好|开展|"
-    r"(?<![贯])落实|深化|推进|强化|成立|"
+    r"(?<![贯])落实|深化|推进|强化|成立|推行|设立|制订|开设|适时|挂牌|对照|采用|(?<!组织)推动|进行|组建|侧重|依托|根据|"
     # `X对本单位安全生产工作全面负责`, `X对……负总责`: the duty closes the clause
     r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?负(?:总|全面|主要|直接)?责(?!人))|"
     # `X是/为/作为安全生产第一责任人`, `X是安全生产的责任主体`
@@ -59,7 +59,7 @@ _NOT_A_NAME = re.compile(
     r"推进|强化|深化|提升|提高|发挥|注重|坚持|按照|根据|围绕|通过|结合|^[对将把在为从向以]|"
     r"^每|跨部门|力争|确保|学习|贯彻|(?<!尤其|特别)是|"
     # `配合/协助 X`: X is helped, not the body (hard-calls A#13); the rest are verbs
-    r"配合|协助|明确|要求|利用|部署|查清|针对|组建|扶持|^(?:监督|会同|联合|倒逼|促进|运用|发挥)"
+    r"配合|协助|明确|要求|利用|部署|查清|针对|组建|扶持|督导|协调|实时|率先|^(?:监督|会同|联合|倒逼|促进|运用|发挥)"
 )
 # `鼓励/引导/支持 X`: X is only encouraged, not a body (guidelines' settled cases):
 # the verb, then at most a list of other names in the same clause, right before X.
@@ -74,7 +74,7 @@ _ENCOURAGED = re.compile(
 # The verbs that set another body to work (`督促企业……`), and the first act the
 # body is then told to do, which ends its name.
 _DIRECTS = re.compile(
-    r"(?:推动|督促|指导|(?<!团)(?<!党)组织|会同|联合|监督|要求|发挥|(?<![自理缘经])由(?![于此]))+"
+    r"(?:推动|督促|督导|指导|(?<!团)(?<!党)组织|会同|联合|协调|促进|倒逼|部署|监督|要求|发挥|(?<![自理缘经])由(?![于此]))+"
 )
 _ACT = re.compile(
     r"(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|[对在按每将把向从以]|定期|"
@@ -83,6 +83,7 @@ _ACT = re.compile(
     r"实施|研究|排查|整治|整改|编制|履行|做到|规范|根据|结合|聚焦|坚持|抓好|确保|用好|针对|围绕|"
     r"完成|参加|上报|报送|设置|采取|压实|依法|依规|发挥|保障|防范|严防|杜绝|淘汰|推广|配齐|配强|"
     r"构建|形成|明确|检查|巡查|培训|演练|学习|宣传|贯彻|督促|指导|推动|组织|召开|遵守|做实|落细|"
+    r"加快|紧密|上好|改进|提前|适时|采用|推行|设立|制订|开设|彻底|夯实|依托|持证|"
     r"负责(?!人|同志)|承担|牵头|(?:的)?(?:作用|优势|专业特长)"
 )
 _LEAD_IN = re.compile(
@@ -164,6 +165,31 @@ def find_object_bodies(text: str) -> Iterator[tuple[int, int]]:
                 yield offset + start, offset + end
 
 
+# `压实/落实 X（的）主体责任`: X holds the duty (`严格落实建设单位首要责任`,
+# `压紧压实地质勘查、测绘单位安全生产主体责任`); `落实……责任制` names a system, not a holder.
+_DUTY_HELD = re.compile(
+    r"(?:压紧压实|压实|落实|突出|强化|夯实)好?((?!主体|领导)[^，,；;。：:《“]{2,24}?)(?:的)?"
+    r"(?:安全生产|消防安全|质量安全|安全)?(?:主体|首要|属地|监管|领导|全员|直接|管理)?"
+    r"责任(?!制|清单|险|保险|链|人|书|体系|意识)"
+)
+
+
+def find_duty_holders(text: str) -> Iterator[tuple[int, int]]:
+    """`[start, end)` of each body whose duty is pressed home: `压实企业主体责任` → `企业`."""
+    if "责任" not in text:
+        return
+    for duty in _DUTY_HELD.finditer(text):
+        holder = duty.group(1)
+        if _NOT_A_NAME.search(holder) or _inside_brackets(text, duty.start(1)):
+            continue
+        # `地质勘查、测绘单位`: a list of fields closed by one body noun is one name
+        if _BODY_END.search(holder) and not _BODY_END.search(_LIST_SEP.split(holder)[0]):
+            yield duty.start(1), duty.end(1)
+            continue
+        for start, end in _names(holder):
+            yield duty.start(1) + start, duty.start(1) + end
+
+
 def only_encouraged(text: str, start: int) -> bool:
     """Whether a body starting at `start` is the object of `鼓励/引导/支持`
     (`积极支持工会、妇联、共青团等群众团体……`), which the guidelines leave unlabelled."""
@@ -181,6 +207,7 @@ def _names(subject: str) -> Iterator[tuple[int, int]]:
         pieces.append((position, separator.start()))
         position = separator.end()
     pieces.append((position, len(subject)))
+    pieces = join_levels(subject, pieces)
     last = subject[pieces[-1][0] :]
     if "等" in last and not _ETC.search(last) and _BODY_END.search(last):
         pieces = [(0, len(subject))]  # `非煤矿山、危险化学品等高危行业企业` is one name
@@ -193,6 +220,22 @@ def _names(subject: str) -> Iterator[tuple[int, int]]:
         core = _TRAILING_BRACKET.sub("", name)  # `各省级应急管理厅（局）`
         if len(core) >= 2 and (departments or _BODY_END.search(core)):
             yield lead, lead + len(name)
+
+
+# `各市、县人民政府`, `省、市、县三级`: a bare administrative level names no body by
+# itself; it shares the next piece's noun
+ADMIN_LEVEL = re.compile(r"^\s*各?(?:省|市|县|区|乡|镇|乡镇|市州|地市)\s*$")
+
+
+def join_levels(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge each bare administrative level with the piece after it."""
+    joined: list[tuple[int, int]] = []
+    for start, end in pieces:
+        if joined and ADMIN_LEVEL.match(text[joined[-1][0] : joined[-1][1]]):
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _inside_brackets(text: str, position: int) -> bool:

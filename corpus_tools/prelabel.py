@@ -30,6 +30,7 @@ from corpus_tools.deadlines import deadline_for
 from corpus_tools.engines import Engine
 from corpus_tools.errors import CorpusToolsError, InputFileError
 from corpus_tools.model import Prediction, load_model, model_info, prediction_of
+from corpus_tools.model.context import heading_of, make_docs
 from corpus_tools.schema import Unit, UnitKind
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "prelabel"
@@ -141,8 +142,15 @@ def record_of(unit: Unit, prediction: Prediction, model_version: str) -> dict:
     }
 
 
-def predict_texts(nlp, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[Prediction]:
-    for doc in nlp.pipe(texts, batch_size=batch_size):
+def predict_texts(
+    nlp,
+    texts: Iterable[str],
+    headings: Iterable[str] | None = None,
+    *,
+    batch_size: int = 256,
+) -> Iterator[Prediction]:
+    """Predictions for texts, each read with its section heading when given."""
+    for doc in nlp.pipe(make_docs(nlp, texts, headings), batch_size=batch_size):
         yield prediction_of(doc)
 
 
@@ -156,8 +164,8 @@ def _init_worker(model_dir: str | None) -> None:
         _WORKER_NLP = load_model(model_dir)
 
 
-def _predict_chunk(texts: list[str]) -> list[Prediction]:
-    return list(predict_texts(_WORKER_NLP, texts))
+def _predict_chunk(texts: list[str], headings: list[str]) -> list[Prediction]:
+    return list(predict_texts(_WORKER_NLP, texts, headings))
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -190,6 +198,10 @@ def _body_texts(chunk: list[Unit]) -> list[str]:
     return [u.text for u in chunk if u.kind == UnitKind.BODY]
 
 
+def _body_headings(chunk: list[Unit]) -> list[str]:
+    return [heading_of(u.section_path) for u in chunk if u.kind == UnitKind.BODY]
+
+
 def prelabel_units(
     units: Iterable[Unit],
     nlp,
@@ -211,7 +223,9 @@ def prelabel_units(
     chunks = _chunks(units, chunk_size)
     if n_process <= 1:
         for chunk in chunks:
-            yield _records(chunk, predict_texts(nlp, _body_texts(chunk)), version)
+            yield _records(
+                chunk, predict_texts(nlp, _body_texts(chunk), _body_headings(chunk)), version
+            )
         return
     global _WORKER_NLP
     methods = multiprocessing.get_all_start_methods()
@@ -221,7 +235,12 @@ def prelabel_units(
     with context.Pool(n_process, initializer=_init_worker, initargs=(str(source),)) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_predict_chunk, (_body_texts(chunk),))))
+            pending.append(
+                (
+                    chunk,
+                    pool.apply_async(_predict_chunk, (_body_texts(chunk), _body_headings(chunk))),
+                )
+            )
             if len(pending) >= 2 * n_process:
                 done, result = pending.popleft()
                 yield _records(done, result.get(), version)

@@ -206,14 +206,16 @@ class _Labeller:
     def __call__(self, batch):
         import pyarrow as pa
 
-        from corpus_tools.prelabel import _body_texts, _records, predict_texts
+        from corpus_tools.prelabel import _body_headings, _body_texts, _records, predict_texts
         from corpus_tools.schema import Unit, UnitKind
 
         units = [Unit.from_dict(row) for row in batch.to_pylist()]
         read, not_body = len(units), sum(u.kind != UnitKind.BODY for u in units)
         if self.body_only:
             units = [u for u in units if u.kind == UnitKind.BODY]
-        records = _records(units, predict_texts(self.nlp, _body_texts(units)), self.version)
+        records = _records(
+            units, predict_texts(self.nlp, _body_texts(units), _body_headings(units)), self.version
+        )
         # Waited for, so the totals are complete when the dataset is written.
         self.tally.add(read=read, not_body=not_body, written=len(records))
         return pa.Table.from_pylist(records, schema=self.schema)

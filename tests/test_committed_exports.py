@@ -126,3 +126,20 @@ def test_committed_export_loads_both_ways():
     assert all(a.isdisjoint(b) for i, a in enumerate(documents) for b in documents[i + 1 :])
     card = (EXPORT / "README.md").read_text(encoding="utf-8")
     assert card.startswith("---") and "language:" in card and "zh" in card
+
+
+def test_external_gold_units_are_the_segmenters_with_their_headings():
+    """The external-notice gold carries the unit's text and section path as `segment`
+    cuts them, so the model reads the same heading there as in `prelabel`."""
+    units = {u.unit_id: u for u in iter_units(sorted(NEW_NOTICES.glob("*.txt")))}
+    rows = [
+        json.loads(line)
+        for path in sorted((PROJECT_ROOT / "data" / "external-eval").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(rows) == 209
+    for row in rows:
+        unit = units[row["unit_id"]]
+        assert (row["text"], row["section_path"]) == (unit.text, list(unit.section_path))
+    assert sum(bool(row["section_path"]) for row in rows) > 180

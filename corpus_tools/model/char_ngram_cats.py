@@ -20,6 +20,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from corpus_tools.errors import ModelError
+from corpus_tools.model.context import doc_heading
 from corpus_tools.model.rule_spans import _PAREN
 from corpus_tools.schema import MEASURE_TYPES
 from corpus_tools.segment import strip_item_marker
@@ -36,6 +37,7 @@ def char_ngrams(text: str, low: int, high: int) -> list[str]:
 
 FIRST_CLAUSE_MARK = "\x01"  # keeps first-clause n-grams apart from the body's in one vocabulary
 CUE_MARK = "\x02"  # cue words are features no character n-gram can spell
+HEADING_MARK = "\x03"  # n-grams of the section heading above the unit
 
 # What a sentence does, whoever wrote it: an order has a modal or a directive
 # verb; a finding states a defect and orders nothing; a purpose clause, a
@@ -99,6 +101,7 @@ class CharNgramCats:
         first_clause_weight: float = 0.0,
         cues: bool = False,
         min_df: int = 1,
+        heading_weight: float = 0.0,
     ) -> None:
         self.name = name
         self.cues = cues
@@ -109,23 +112,26 @@ class CharNgramCats:
         self.weight = weight
         self.strip_markers = strip_markers
         self.first_clause_weight = first_clause_weight
+        self.heading_weight = heading_weight
         self.labels: tuple[str, ...] = ()
         self.vocab: dict[str, int] = {}
         self.idf = numpy.zeros(0, dtype="float32")
         self.coef = numpy.zeros((0, 0), dtype="float32")  # n-grams × labels
         self.intercept = numpy.zeros(0, dtype="float32")
-        self._first: dict[str, int] | None = None  # see _first_vocab
+        self._first: dict[str, int] | None = None  # see _block_vocab
+        self._heading: dict[str, int] | None = None
         self._coef: numpy.ndarray | None = None  # see _coef64
 
     def initialize(self, get_examples: Callable, *, nlp: Language | None = None) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        texts, labels = [], []
+        texts, headings, labels = [], [], []
         for eg in get_examples():
             cats = eg.reference.cats
             if cats:
                 texts.append(eg.reference.text)
+                headings.append(doc_heading(eg.predicted))
                 labels.append(max(cats, key=cats.get))
         self.labels = tuple(MEASURE_TYPES)
         if not texts:
@@ -149,22 +155,26 @@ class CharNgramCats:
         body_vectorizer = vectorizer(body=True)
         features = body_vectorizer.fit_transform([body for body, _ in parts])
         self.vocab = {g: int(i) for g, i in body_vectorizer.vocabulary_.items()}
-        self._first = None
+        self._first = self._heading = None
         idf = [body_vectorizer.idf_]
-        if self.first_clause_weight > 0:
+        # further blocks: (mark, texts, weight), each its own TF-IDF vocabulary
+        extra = [
+            (FIRST_CLAUSE_MARK, [clause for _, clause in parts], self.first_clause_weight),
+            (HEADING_MARK, headings, self.heading_weight),
+        ]
+        for mark, block_texts, block_weight in extra:
+            if block_weight <= 0 or not any(block_texts):
+                continue
             from scipy.sparse import hstack
 
-            first_vectorizer = vectorizer()
-            first = first_vectorizer.fit_transform([clause for _, clause in parts])
-            features = hstack([features, first * self.first_clause_weight]).tocsr()
+            block_vectorizer = vectorizer()
+            block = block_vectorizer.fit_transform(block_texts)
+            features = hstack([features, block * block_weight]).tocsr()
             offset = len(self.vocab)
             self.vocab.update(
-                {
-                    FIRST_CLAUSE_MARK + g: offset + int(i)
-                    for g, i in first_vectorizer.vocabulary_.items()
-                }
+                {mark + g: offset + int(i) for g, i in block_vectorizer.vocabulary_.items()}
             )
-            idf.append(first_vectorizer.idf_)
+            idf.append(block_vectorizer.idf_)
         self.idf = numpy.concatenate(idf).astype("float32")
         coef = numpy.zeros((len(self.vocab), len(self.labels)), dtype="float32")
         intercept = numpy.full(len(self.labels), -1e4, dtype="float32")  # unseen labels
@@ -185,10 +195,12 @@ class CharNgramCats:
         self.coef, self.intercept = coef, intercept
         self._coef = None
 
-    def probabilities(self, text: str) -> numpy.ndarray:
-        return self.batch_probabilities([text])[0]
+    def probabilities(self, text: str, heading: str = "") -> numpy.ndarray:
+        return self.batch_probabilities([text], [heading])[0]
 
-    def batch_probabilities(self, texts: list[str]) -> numpy.ndarray:
+    def batch_probabilities(
+        self, texts: list[str], headings: list[str] | None = None
+    ) -> numpy.ndarray:
         """Probabilities (texts × labels), the texts read as one sparse batch:
         one matrix product instead of numpy calls per text, which cost more
         than the arithmetic on 60-character units."""
@@ -196,14 +208,20 @@ class CharNgramCats:
 
         blocks = [(self.vocab, 1.0)]
         if self.first_clause_weight > 0:
-            blocks.append((self._first_vocab(), self.first_clause_weight))
+            blocks.append((self._block_vocab(FIRST_CLAUSE_MARK), self.first_clause_weight))
+        heading_vocab = self._block_vocab(HEADING_MARK) if self.heading_weight > 0 else {}
+        if heading_vocab:
+            blocks.append((heading_vocab, self.heading_weight))
+        headings = headings or [""] * len(texts)
         low, high = self.ngram_range
         columns: list[int] = []
         counts: list[int] = []
         segments: list[int] = []  # one id per (text, block): each is L2-normalised alone
         scales: list[float] = []
-        for text in texts:
-            parts = measure_text(text, strip_markers=self.strip_markers)
+        for text, heading in zip(texts, headings, strict=True):
+            parts = (*measure_text(text, strip_markers=self.strip_markers), heading)
+            if self.first_clause_weight <= 0:
+                parts = (parts[0], parts[2])
             for block, ((vocab, scale), part) in enumerate(zip(blocks, parts, strict=False)):
                 grams = char_ngrams(part, low, high)
                 if block == 0 and self.cues:
@@ -237,19 +255,20 @@ class CharNgramCats:
             self._coef = self.coef.astype("float64")
         return self._coef
 
-    def _first_vocab(self) -> dict[str, int]:
-        """The first-clause block's n-grams without their mark, built once."""
-        if self._first is None:
-            mark = FIRST_CLAUSE_MARK
-            self._first = {g[1:]: i for g, i in self.vocab.items() if g.startswith(mark)}
-        return self._first
+    def _block_vocab(self, mark: str) -> dict[str, int]:
+        """A further block's n-grams without their mark, built once."""
+        attribute = "_first" if mark == FIRST_CLAUSE_MARK else "_heading"
+        if getattr(self, attribute) is None:
+            block = {g[1:]: i for g, i in self.vocab.items() if g.startswith(mark)}
+            setattr(self, attribute, block)
+        return getattr(self, attribute)
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
     def __getstate__(self) -> dict:
         # the caches are rebuilt from vocab and coef; no need to ship them
-        return {**self.__dict__, "_first": None, "_coef": None}
+        return {**self.__dict__, "_first": None, "_heading": None, "_coef": None}
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 256) -> Iterator[Doc]:
         if not self.labels or self.weight <= 0.0:
@@ -258,7 +277,9 @@ class CharNgramCats:
         w = self.weight
         for docs in minibatch(stream, size=batch_size):
             for doc, probs in zip(
-                docs, self.batch_probabilities([d.text for d in docs]), strict=True
+                docs,
+                self.batch_probabilities([d.text for d in docs], [doc_heading(d) for d in docs]),
+                strict=True,
             ):
                 old = doc.cats
                 doc.cats = {
@@ -279,6 +300,7 @@ class CharNgramCats:
                     "strip_markers": self.strip_markers,
                     "first_clause_weight": self.first_clause_weight,
                     "cues": self.cues,
+                    "heading_weight": self.heading_weight,
                 },
                 ensure_ascii=False,
             ),
@@ -297,9 +319,10 @@ class CharNgramCats:
         self.strip_markers = bool(cfg.get("strip_markers", False))
         self.first_clause_weight = float(cfg.get("first_clause_weight", 0.0))
         self.cues = bool(cfg.get("cues", False))
+        self.heading_weight = float(cfg.get("heading_weight", 0.0))
         grams = json.loads((path / "ngrams.json").read_text(encoding="utf-8"))
         self.vocab = {g: i for i, g in enumerate(grams)}
-        self._first = None
+        self._first = self._heading = None
         with numpy.load(path / "weights.npz", allow_pickle=False) as arrays:
             self.idf = arrays["idf"]
             self.coef = arrays["coef"]
@@ -320,6 +343,7 @@ class CharNgramCats:
         "first_clause_weight": 0.0,
         "cues": False,
         "min_df": 1,
+        "heading_weight": 0.0,
     },
 )
 def make_char_ngram_cats(
@@ -333,6 +357,7 @@ def make_char_ngram_cats(
     first_clause_weight: float,
     cues: bool,
     min_df: int,
+    heading_weight: float,
 ) -> CharNgramCats:
     return CharNgramCats(
         name,
@@ -344,4 +369,5 @@ def make_char_ngram_cats(
         first_clause_weight=first_clause_weight,
         cues=cues,
         min_df=min_df,
+        heading_weight=heading_weight,
     )

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from corpus_tools.errors import ExportError
+from corpus_tools.model.context import heading_of, make_docs
 from corpus_tools.schema import MEASURE_TYPES
 
 DATASET_DIR = "dataset"
@@ -33,6 +34,7 @@ class GoldUnit:
     issuer: str = ""
     sector: str = ""
     genre: str = ""
+    heading: str = ""  # the innermost section heading (`context.heading_of`)
 
 
 def load_export(export_dir: Path | str):
@@ -89,7 +91,17 @@ def iter_gold(part) -> Iterator[GoldUnit]:
     spans_feature = part.features["spans"]
     inner = spans_feature[0] if isinstance(spans_feature, list) else spans_feature.feature
     span_label = inner["label"]
-    wanted = ("id", "text", "measure_type", "spans", "doc_id", "issuer", "sector", "genre")
+    wanted = (
+        "id",
+        "text",
+        "measure_type",
+        "spans",
+        "doc_id",
+        "issuer",
+        "sector",
+        "genre",
+        "section_path",
+    )
     columns = [c for c in wanted if c in part.column_names]
     for i, row in enumerate(part.select_columns(columns)):
         spans = tuple(
@@ -109,6 +121,7 @@ def iter_gold(part) -> Iterator[GoldUnit]:
             issuer=row.get("issuer") or "",
             sector=row.get("sector") or "",
             genre=row.get("genre") or "",
+            heading=heading_of(row.get("section_path")),
         )
 
 
@@ -144,6 +157,7 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
                 measure_type=row["measure_type"],
                 spans=tuple((s["start"], s["end"], s["label"]) for s in row["spans"]),
                 doc_id=row.get("doc_id") or "",
+                heading=heading_of(row.get("section_path")),
             )
         )
     if not gold:
@@ -166,7 +180,7 @@ def make_example(nlp, unit: GoldUnit, misaligned: Counter | None = None):
     """A spaCy `Example`: cats one-hot, ents and BIO tags from the spans."""
     from spacy.training import Example
 
-    doc = nlp.make_doc(unit.text)
+    doc = next(make_docs(nlp, [unit.text], [unit.heading]))
     tags = ["O"] * len(doc)
     entities = []
     for start, end, label in unit.spans:

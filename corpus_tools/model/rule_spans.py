@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from corpus_tools.bodies import _ETC, find_object_bodies, find_subject_bodies, only_encouraged
+from corpus_tools.bodies import (
+    _ETC,
+    find_duty_holders,
+    find_object_bodies,
+    find_subject_bodies,
+    join_levels,
+    only_encouraged,
+)
 from corpus_tools.deadlines import find_deadlines, find_frequencies
 from corpus_tools.model.spans import SCORES_KEY, score_key, set_spans
 from corpus_tools.schema import SPAN_LABELS, SpanLabel
@@ -43,10 +50,13 @@ def find_parenthetical_bodies(text: str) -> Iterator[tuple[int, int]]:
     if not head and not _ROLE_TAIL.search(first):
         return  # a tag such as `（重大隐患）`, not a responsibility note
     offset = head.end() if head else 0
-    pos = offset
-    for piece in _LIST_SEP.split(first[offset:]):
-        start = pos
-        pos += len(piece) + 1
+    pieces, position = [], offset
+    for separator in _LIST_SEP.finditer(first, offset):
+        pieces.append((position, separator.start()))
+        position = separator.end()
+    pieces.append((position, len(first)))
+    for start, end in join_levels(first, pieces):
+        piece = first[start:end]
         body = _ROLE_TAIL.sub("", piece.strip())
         body = _ETC.sub("", body)
         body = _ROLE_TAIL.sub("", body)
@@ -60,7 +70,7 @@ def find_rule_bodies(text: str) -> Iterator[tuple[int, int]]:
     """Bodies of a closing responsibility parenthetical, then sentence subjects that must act."""
     found = list(find_parenthetical_bodies(text))
     yield from found
-    for finder in (find_subject_bodies, find_object_bodies):
+    for finder in (find_subject_bodies, find_object_bodies, find_duty_holders):
         for start, end in finder(text):
             if not any(start < e and s < end for s, e in found):
                 found.append((start, end))

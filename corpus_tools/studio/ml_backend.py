@@ -125,7 +125,7 @@ def config_problems(label_config: str) -> list[str]:
 def predict_tasks(served: ServedModel, tasks: list[Any]) -> list[dict[str, Any]]:
     """One Label Studio prediction per task, in order; a task without text gets an empty one."""
     from corpus_tools.prelabel import predict_texts
-    from corpus_tools.studio.tasks import prelabel_prediction
+    from corpus_tools.studio.tasks import prelabel_prediction, task_heading
 
     texts = [
         task.get("data", {}).get("text")
@@ -134,8 +134,13 @@ def predict_tasks(served: ServedModel, tasks: list[Any]) -> list[dict[str, Any]]
         for task in tasks
     ]
     usable = [i for i, text in enumerate(texts) if isinstance(text, str) and text]
+    headings = [task_heading(tasks[i]["data"]) for i in usable]
     predictions = dict(
-        zip(usable, predict_texts(served.nlp, [texts[i] for i in usable]), strict=True)
+        zip(
+            usable,
+            predict_texts(served.nlp, [texts[i] for i in usable], headings),
+            strict=True,
+        )
     )
     results = []
     for i, task in enumerate(tasks):

@@ -76,6 +76,16 @@ def task_data(unit: Unit, *, prev_text: str = "", next_text: str = "") -> dict[s
     }
 
 
+def task_heading(data: Mapping[str, Any]) -> str:
+    """The heading a task's unit sits under (the model reads it beside the text)."""
+    from corpus_tools.model.context import heading_of
+
+    path = data.get("section_path")
+    if not isinstance(path, list):
+        path = [p for p in str(data.get("section") or "").split(" › ") if p]
+    return heading_of([str(p) for p in path])
+
+
 def with_context(
     rows: list[dict[str, Any]], origin: str
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
