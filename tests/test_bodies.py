@@ -210,3 +210,28 @@ def test_bodies_only_encouraged_are_dropped_and_others_kept(options):
 )
 def test_only_encouraged(text, body, encouraged):
     assert only_encouraged(text, text.index(body)) is encouraged
+
+
+@pytest.mark.parametrize(
+    ("text", "bodies"),
+    [
+        # the duty pressed home names its holder (a list of fields closed by one noun is one name)
+        ("严格落实建设单位首要责任，深入排查整治转包问题。", ["建设单位"]),
+        ("压紧压实地质勘查、测绘单位安全生产主体责任。", ["地质勘查、测绘单位"]),
+        # a duty system or a bare `主体责任` names nobody
+        ("认真落实行政执法责任制，关口前移。", []),
+        ("督促运输企业落实主体责任。", ["运输企业"]),
+        # more verbs that set a body to work, and more duty verbs after a subject
+        ("督导电力企业认真落实大坝安全提升专项行动重点任务。", ["电力企业"]),
+        ("督促企业加快整改进度。", ["企业"]),
+        ("指导旅行社做好包车安全管理。", ["旅行社"]),
+        ("国务院国资委适时联合有关部门开展督导检查。", ["国务院国资委", "有关部门"]),
+        # a bare administrative level shares the next piece's noun
+        (
+            "整体提升矿山安全生产水平。（省安委办和各市、县人民政府负责）",
+            ["省安委办", "各市、县人民政府"],
+        ),
+    ],
+)
+def test_more_rule_bodies(text, bodies):
+    assert sorted(text[s:e] for s, e in find_rule_bodies(text)) == sorted(bodies)

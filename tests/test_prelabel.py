@@ -189,3 +189,37 @@ def test_a_lone_surrogate_in_a_units_file_is_reported_by_line(tiny_model, tmp_pa
         and "units.jsonl" in str(errors[0])
     )
     assert report.units_labelled == 1  # the good unit before it is written
+
+
+def test_the_model_reads_the_heading_above_a_unit_in_one_process_and_two():
+    # the shipped model has a heading block: the same sentence under two headings
+    # gets different scores, and prelabel hands each unit's own heading to it
+    from dataclasses import replace
+
+    from corpus_tools.model.context import heading_of
+    from corpus_tools.prelabel import DEFAULT_MODEL_DIR, predict_texts
+
+    nlp = load_model(DEFAULT_MODEL_DIR)
+    assert nlp.get_pipe("char_ngram_cats").heading_weight > 0
+    text = "各地要组织开展一次全面检查。"
+    under = {
+        heading: replace(_unit(i, text), section_path=("一、总体要求", heading))
+        for i, heading in enumerate(("（三）强化应急救援演练", "（一）加强安全宣传教育"))
+    }
+    records = [r for c in prelabel_units(list(under.values()), nlp) for r in c]
+    scores = [tuple(t["score"] for t in r["measure_type_top3"]) for r in records]
+    assert scores[0] != scores[1]
+    direct = list(
+        predict_texts(nlp, [text, text], [heading_of(u.section_path) for u in under.values()])
+    )
+    assert [p.measure_type_top3 for p in direct] == [
+        tuple((t["label"], t["score"]) for t in r["measure_type_top3"]) for r in records
+    ]
+    (bare,) = predict_texts(nlp, [text])
+    assert bare.measure_type_top3 not in [p.measure_type_top3 for p in direct]
+    two = [
+        r
+        for c in prelabel_units(list(under.values()), nlp, model_dir=DEFAULT_MODEL_DIR, n_process=2)
+        for r in c
+    ]
+    assert two == records

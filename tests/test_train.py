@@ -521,3 +521,40 @@ def test_docs_cross_processes_with_their_span_scores(tiny_model):
     copied = [prediction_of(Doc(nlp.vocab).from_bytes(nlp(t).to_bytes())) for t in texts]
     assert copied == alone
     assert [prediction_of(doc) for doc in nlp.pipe(texts, n_process=2)] == alone
+
+
+def test_heading_block_is_learned_stored_and_read_from_the_doc(tmp_path):
+    from spacy.training import Example
+
+    from corpus_tools.model import CharNgramCats
+    from corpus_tools.model.context import HEADING_KEY, heading_of, make_docs
+
+    assert heading_of(["一、总体要求", "（三）强化应急处置。"]) == "强化应急处置。"
+    # the same sentences under two headings: only the heading tells them apart
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    texts = ["要开展一次检查。", "要组织专项行动。", "要落实各项措施。"]
+    headings = {"emergency": "强化应急处置", "training": "加强教育培训"}
+    examples = [
+        Example.from_dict(doc, {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
+        for label, heading in headings.items()
+        for doc in make_docs(nlp, texts, [heading] * len(texts))
+    ]
+    component = CharNgramCats(
+        "c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, heading_weight=0.5
+    )
+    component.initialize(lambda: examples)
+    component.to_disk(tmp_path / "c")
+    loaded = CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=False, weight=1.0)
+    loaded.from_disk(tmp_path / "c")
+    assert loaded.heading_weight == 0.5
+    probe = ["要开展一次演练。"] * 2
+    under = ["应急处置", "教育培训"]
+    assert loaded.batch_probabilities(probe, under) == pytest.approx(
+        component.batch_probabilities(probe, under)
+    )
+    emergency, training = MEASURE_TYPES.index("emergency"), MEASURE_TYPES.index("training")
+    first, second = loaded.batch_probabilities(probe, under)
+    assert first[emergency] > first[training] and second[training] > second[emergency]
+    docs = list(loaded.pipe(make_docs(nlp, probe, under)))
+    assert docs[0].user_data[HEADING_KEY] == "应急处置"
+    assert docs[0].cats["emergency"] == pytest.approx(float(first[emergency]))
