@@ -239,3 +239,134 @@ def _counts_unchanged(home: Path, counts: dict[str, int]) -> bool:
             connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == n
             for table, n in counts.items()
         )
+
+
+# --- migrate a SQLite home to PostgreSQL -------------------------------------
+
+
+def _access_token(url: str, refresh: str) -> str:
+    import httpx
+
+    response = httpx.post(f"{url}/api/token/refresh", json={"refresh": refresh}, timeout=30)
+    response.raise_for_status()
+    return response.json()["access"]
+
+
+def _project_state(url: str, api_key: str, project: str) -> dict:
+    """Counts and the annotation's result as the API returns them."""
+    import httpx
+
+    from corpus_tools.studio.client import checked_client
+    from corpus_tools.studio.connection import StudioConnection
+    from corpus_tools.studio.projects import find_project
+
+    client = checked_client(StudioConnection(url=url, api_key=api_key))
+    project_id = find_project(client, url, project).id
+    headers = {"Authorization": f"Bearer {_access_token(url, api_key)}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as web:
+        tasks = web.get("/api/tasks", params={"project": project_id, "page_size": 100}).json()
+        annotated = [task for task in tasks["tasks"] if task["total_annotations"]]
+        annotations = web.get(f"/api/tasks/{annotated[0]['id']}/annotations/").json()
+        predictions = web.get("/api/predictions/", params={"project": project_id}).json()
+        users = web.get("/api/users/").json()
+    return {
+        "tasks": tasks["total"],
+        "annotated_task": annotated[0]["id"],
+        "annotations": [(a["id"], a["result"], a["lead_time"]) for a in annotations],
+        "predictions": sorted((p["id"], p["task"], p["score"]) for p in predictions),
+        "users": sorted(user["email"] for user in users),
+    }
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_migrate_a_sqlite_home_to_postgres_keeps_work_token_and_sqlite_file(postgres_home):
+    import hashlib
+
+    import httpx
+
+    from corpus_tools.schema import MEASURE_TYPES
+    from corpus_tools.studio.tasks import measure_result
+
+    env = {"XDG_DATA_HOME": str(postgres_home)}
+    home = postgres_home / "corpus-tools" / "label-studio"
+    try:
+        server.start_server(home=home, port=free_port(), timeout=400)
+        connection = studio.embedded_connection(home=home)
+        rows = [unit.to_dict() for unit in body_units(4)]
+        for row in rows[:2]:  # two pre-labelled units: two predictions
+            row.update(
+                measure_type="risk_hazard",
+                measure_type_score=0.7,
+                measure_type_top3=[{"label": "risk_hazard", "score": 0.7}],
+                spans=[],
+                deadlines=[],
+                model_version="m1",
+            )
+        pushed = studio.push_units(
+            rows, project="migrated", url=connection.url, api_key=connection.api_key
+        )
+        assert (pushed.tasks_created, pushed.predictions_created) == (4, 2)
+        headers = {"Authorization": f"Bearer {_access_token(connection.url, connection.api_key)}"}
+        tasks = httpx.get(
+            f"{connection.url}/api/tasks",
+            params={"project": pushed.project_id},
+            headers=headers,
+            timeout=60,
+        ).json()["tasks"]
+        annotation = httpx.post(
+            f"{connection.url}/api/tasks/{tasks[-1]['id']}/annotations/",
+            json={"result": [measure_result(MEASURE_TYPES[1], "", "a")], "lead_time": 2.5},
+            headers=headers,
+            timeout=60,
+        )
+        assert annotation.status_code == 201, annotation.text
+        before = _project_state(connection.url, connection.api_key, "migrated")
+        assert (before["tasks"], len(before["annotations"]), len(before["predictions"])) == (
+            4,
+            1,
+            2,
+        )
+
+        # Refused while Label Studio runs, and nothing changes.
+        refused = runner.invoke(app, ["studio", "migrate", "--to-postgres"], env=env)
+        assert refused.exit_code == 1 and "studio stop" in refused.output
+        assert not postgres.cluster_dir(home).exists()
+
+        server.stop_server(home=home)
+        sqlite_file = sqlite_path(home)
+        digest = hashlib.sha256(sqlite_file.read_bytes()).hexdigest()
+        migrated = runner.invoke(
+            app, ["studio", "migrate", "--to-postgres", "--timeout", "900"], env=env
+        )
+        assert migrated.exit_code == 0, migrated.output
+        output = " ".join(migrated.output.split())
+        for counts in ("htx_user 1 → 1", "project 1 → 1", "task 4 → 4", "task_completion 1 → 1"):
+            assert counts in output
+        assert "prediction 2 → 2" in output
+        assert hashlib.sha256(sqlite_file.read_bytes()).hexdigest() == digest
+        config = json.loads((home / "config.json").read_text())
+        assert config["database"]["kind"] == "postgres"
+        assert config["database"]["password"] not in migrated.output
+        # A second migrate is refused: the home runs on PostgreSQL now.
+        again = runner.invoke(app, ["studio", "migrate", "--to-postgres"], env=env)
+        assert again.exit_code == 1 and "already runs on PostgreSQL" in again.output
+
+        # A plain start runs on PostgreSQL, with the same token and the same work.
+        started = runner.invoke(app, ["studio", "start", "--timeout", "400"], env=env)
+        assert started.exit_code == 0, started.output
+        assert "database: postgresql://" in started.output
+        config_after = json.loads((home / "config.json").read_text())
+        assert config_after["api_key"] == connection.api_key  # not re-minted: it works as it was
+        settings = postgres.settings_from_config(config_after)
+        assert count_rows(settings, "task_completion") == 1 and count_rows(settings, "task") == 4
+        connection = studio.embedded_connection(home=home)
+        assert _project_state(connection.url, connection.api_key, "migrated") == before
+        # New rows get new ids (the sequences were moved past the copied ones).
+        more = studio.push_units(
+            body_units(6), project="migrated", url=connection.url, api_key=connection.api_key
+        )
+        assert (more.tasks_existing, more.tasks_created) == (4, 2)
+        assert count_rows(settings, "task") == 6
+    finally:
+        server.stop_server(home=home)

@@ -150,6 +150,56 @@ def studio_restore(
     typer.echo(f"{report.database} database restored from {report.path}: {counts}")
 
 
+@studio_app.command("migrate")
+@clean_errors
+def studio_migrate(
+    to_postgres: Annotated[
+        bool,
+        typer.Option(
+            "--to-postgres",
+            help="Move the SQLite database to PostgreSQL (the only direction there is).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "An existing, empty PostgreSQL database: postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                "(default: a cluster in the studio home, as `start --postgres`)."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to allow Label Studio's migrations on PostgreSQL.")
+    ] = 600.0,
+) -> None:
+    """Move the embedded Label Studio from SQLite to PostgreSQL (stop it first).
+
+    Users (with their logins and tokens), projects, tasks, annotations and
+    predictions are copied with their ids; every table's row count is checked
+    before the copy is committed. The SQLite file is left as it was, and later
+    `studio start` runs on PostgreSQL.
+    Example: corpus-tools studio stop && corpus-tools studio migrate --to-postgres
+    """
+    from corpus_tools.errors import StudioError
+    from corpus_tools.studio.migrate import migrate_to_postgres
+
+    if not to_postgres:
+        raise StudioError("say where to: `corpus-tools studio migrate --to-postgres`")
+    with console.status("Migrating to PostgreSQL (Label Studio's migrations take 1–2 minutes)…"):
+        report = migrate_to_postgres(database_url=database_url, timeout=timeout)
+    counts = ", ".join(
+        f"{table} {report.counts_before[table]} → {report.counts_after[table]}"
+        for table in report.counts_before
+    )
+    typer.echo(
+        f"migrated {report.source} to {report.target} in {report.seconds:.0f} s: "
+        f"{report.tables} tables, {report.rows} rows; {counts}"
+    )
+    typer.echo("the SQLite file is unchanged; `corpus-tools studio start` now runs on PostgreSQL")
+
+
 @studio_app.command("config")
 @clean_errors
 def studio_config(

@@ -231,6 +231,25 @@ def _database_env(settings: PostgresSettings | None) -> dict[str, str]:
     return settings.label_studio_env()
 
 
+def label_studio_env(*, data_dir: Path, settings: PostgresSettings | None) -> dict[str, str]:
+    """The environment a Label Studio process of the studio home runs with:
+    offline, its data dir, its database (SQLite when `settings` is None)."""
+    env = {
+        **os.environ,
+        **_OFFLINE_ENV,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
+    }
+    for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
+        env.pop(leaked, None)
+    for name, value in _database_env(settings).items():
+        # Label Studio's get_env prefers LABEL_STUDIO_X and HEARTEX_X over X.
+        env.pop(f"LABEL_STUDIO_{name}", None)
+        env.pop(f"HEARTEX_{name}", None)
+        env[name] = value
+    return env
+
+
 def start_server(
     *,
     home: Path | None = None,
@@ -293,22 +312,10 @@ def start_server(
 
     data_dir = home / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        **_OFFLINE_ENV,
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        # Passed in the environment, not argv, so `ps` does not show the password.
-        "LABEL_STUDIO_USERNAME": username,
-        "LABEL_STUDIO_PASSWORD": password,
-        "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
-    }
-    for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
-        env.pop(leaked, None)
-    for name, value in _database_env(settings).items():
-        # Label Studio's get_env prefers LABEL_STUDIO_X and HEARTEX_X over X.
-        env.pop(f"LABEL_STUDIO_{name}", None)
-        env.pop(f"HEARTEX_{name}", None)
-        env[name] = value
+    env = label_studio_env(data_dir=data_dir, settings=settings)
+    # Passed in the environment, not argv, so `ps` does not show the password.
+    env["LABEL_STUDIO_USERNAME"] = username
+    env["LABEL_STUDIO_PASSWORD"] = password
     command = [
         sys.executable,
         "-m",
