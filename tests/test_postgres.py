@@ -244,6 +244,16 @@ def _counts_unchanged(home: Path, counts: dict[str, int]) -> bool:
 # --- migrate a SQLite home to PostgreSQL -------------------------------------
 
 
+def count_rows_after_start(home: Path, table: str) -> int:
+    """Rows in the home's own cluster (started for the count, stopped again)."""
+    config = json.loads((home / "config.json").read_text())
+    settings = postgres.start_local_postgres(home=home, previous=config["local_postgres"])
+    try:
+        return count_rows(settings, table)
+    finally:
+        postgres.stop_local_postgres(home=home)
+
+
 def _access_token(url: str, refresh: str) -> str:
     import httpx
 
@@ -445,5 +455,29 @@ def test_migrate_a_sqlite_home_to_postgres_keeps_work_token_and_sqlite_file(post
         )
         assert (more.tasks_existing, more.tasks_created) == (4, 2)
         assert count_rows(settings, "task") == 6
+
+        # Back to SQLite: its data as it was left (4 tasks), the same token still works,
+        # and the cluster's password is kept for the way back to PostgreSQL.
+        server.stop_server(home=home)
+        back = runner.invoke(app, ["studio", "start", "--sqlite", "--timeout", "400"], env=env)
+        assert back.exit_code == 0, back.output
+        assert "database: sqlite" in back.output
+        on_sqlite = studio.embedded_connection(home=home)
+        assert on_sqlite.api_key == connection.api_key
+        assert _project_state(on_sqlite.url, on_sqlite.api_key, "migrated")["tasks"] == 4
+        refused = runner.invoke(app, ["studio", "migrate", "--to-postgres"], env=env)
+        assert refused.exit_code == 1 and "studio stop" in refused.output
+        server.stop_server(home=home)
+        # Migrating again would overwrite the cluster's newer work: refused, it says how.
+        refused = runner.invoke(app, ["studio", "migrate", "--to-postgres"], env=env)
+        assert refused.exit_code == 1 and "already holds a Label Studio database" in refused.output
+        assert "studio start --postgres" in refused.output
+        assert count_rows_after_start(home, "task") == 6
+        forth = runner.invoke(app, ["studio", "start", "--postgres", "--timeout", "400"], env=env)
+        assert forth.exit_code == 0, forth.output
+        assert "database: postgresql://" in forth.output
+        connection = studio.embedded_connection(home=home)
+        assert _project_state(connection.url, connection.api_key, "migrated")["tasks"] == 6
+        assert connection.api_key == on_sqlite.api_key
     finally:
         server.stop_server(home=home)

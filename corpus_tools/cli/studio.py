@@ -49,19 +49,31 @@ def studio_start(
             show_default=False,
         ),
     ] = None,
+    sqlite: Annotated[
+        bool,
+        typer.Option(
+            "--sqlite",
+            help="Run on the SQLite file in the studio home (back from PostgreSQL: its data as left there).",
+        ),
+    ] = False,
 ) -> None:
     """Start the embedded Label Studio and print its URL and login.
 
     The first start migrates the database (about 40 s), creates the admin user
     and a personal access token, and stores them in a config file (mode 600) in
-    your user data directory. The database (SQLite, --postgres or --database-url)
-    is remembered for later starts. Example: corpus-tools studio start --postgres
+    your user data directory. The database (--sqlite, the default; --postgres or
+    --database-url) is remembered for later starts.
+    Example: corpus-tools studio start --postgres
     """
     from corpus_tools.studio import start_server
 
     with console.status("Starting Label Studio (the first start takes about 40 s)…"):
         info = start_server(
-            port=port, timeout=timeout, postgres=postgres, database_url=database_url
+            port=port,
+            timeout=timeout,
+            postgres=postgres,
+            database_url=database_url,
+            sqlite=sqlite,
         )
     state = "already running" if info.already_running else f"started in {info.seconds:.0f} s"
     typer.echo(f"Label Studio {state}: {info.url}  database: {info.database}")

@@ -37,6 +37,7 @@ from corpus_tools.errors import StudioError
 from corpus_tools.studio.backup import COUNTED_TABLES, sqlite_path
 from corpus_tools.studio.connection import read_config, studio_home, write_config
 from corpus_tools.studio.postgres import (
+    LOCAL_CLUSTER_KEY,
     DatabaseKind,
     PostgresSettings,
     check_reachable,
@@ -44,6 +45,7 @@ from corpus_tools.studio.postgres import (
     connect,
     data_dir,
     database_kind,
+    local_cluster_config,
     parse_database_url,
     settings_to_config,
     start_local_postgres,
@@ -107,10 +109,10 @@ def migrate_to_postgres(
         check_reachable(settings)
     else:
         new_cluster = not (data_dir(home) / "PG_VERSION").exists()
-        settings = start_local_postgres(home=home, previous=config.get("database"))
+        settings = start_local_postgres(home=home, previous=local_cluster_config(config))
     succeeded = False
     try:
-        _refuse_a_used_target(settings)
+        _refuse_a_used_target(settings, local=None if database_url else cluster_dir(home))
         _run_label_studio_migrations(home, settings, timeout=timeout)
         with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as sqlite:
             counts_before = _sqlite_counts(sqlite)
@@ -122,6 +124,13 @@ def migrate_to_postgres(
                 f"{_counts_text(counts_before)}, PostgreSQL {_counts_text(counts_after)}"
             )
         config["database"] = settings_to_config(target_kind, settings)
+        if target_kind == DatabaseKind.LOCAL_POSTGRES:
+            config[LOCAL_CLUSTER_KEY] = config["database"]
+        if config.get("api_key"):
+            # The SQLite database's own token, for `studio start --sqlite` later.
+            config.setdefault("api_keys", {}).setdefault(
+                str(DatabaseKind.SQLITE), config["api_key"]
+            )
         write_config(home, config)
         succeeded = True
     finally:
@@ -176,15 +185,21 @@ def _postgres_counts(settings: PostgresSettings, tables: list[str]) -> dict[str,
         }
 
 
-def _refuse_a_used_target(settings: PostgresSettings) -> None:
+def _refuse_a_used_target(settings: PostgresSettings, *, local: Path | None) -> None:
     """Never overwrite someone's Label Studio: the target must hold no users yet."""
     with connect(settings) as connection:
         exists = connection.execute("SELECT to_regclass('htx_user') IS NOT NULL").fetchone()[0]
         users = connection.execute("SELECT count(*) FROM htx_user").fetchone()[0] if exists else 0
     if users:
         raise StudioError(
-            f"{settings.display} already holds a Label Studio database ({users} users); "
-            "migrate into an empty database"
+            f"{settings.display} already holds a Label Studio database ({users} users) "
+            + (
+                f"(the studio home's own cluster, used by an earlier `studio start --postgres`); "
+                f"start on it with `corpus-tools studio start --postgres`, or delete {local} "
+                "to migrate into a fresh one"
+                if local
+                else "; migrate into an empty database"
+            )
         )
 
 
