@@ -85,6 +85,17 @@ def test_database_url_is_parsed_and_bad_ones_say_what_to_write():
         postgres.parse_database_url("postgresql://db.lan:5432/")
 
 
+def test_start_takes_one_database_and_migrate_needs_a_direction_and_a_sqlite_file(tmp_path):
+    with pytest.raises(StudioError, match="choose one database: --sqlite, --postgres"):
+        server.start_server(home=tmp_path, sqlite=True, postgres=True)
+    env = {"XDG_DATA_HOME": str(tmp_path)}
+    no_direction = runner.invoke(app, ["studio", "migrate"], env=env)
+    assert no_direction.exit_code == 1 and "--to-postgres" in no_direction.output
+    nothing = runner.invoke(app, ["studio", "migrate", "--to-postgres"], env=env)
+    assert nothing.exit_code == 1 and "no SQLite database to migrate" in nothing.output
+    assert not list(tmp_path.rglob("postgres"))
+
+
 # --- a real cluster, no Label Studio ----------------------------------------
 
 
