@@ -4,7 +4,8 @@ Starts two temporary embedded Label Studio servers on loopback (SQLite, the
 baseline; and `--postgres`, a cluster in its temp studio home), pushes the same
 2,000 tasks to each, then for `--seconds` lets `--annotators` threads take
 tasks from a shared queue and POST one annotation each. Prints submissions/s,
-p50/p95 latency, failed requests, and, read back from the database after the
+p50/p95 latency, failed requests (of which SQLite's "database is locked"
+answers, counted on their own), and, read back from the database after the
 run, whether every accepted annotation is present exactly once (lost /
 duplicated). Goal on PostgreSQL: 0 lost, 0 duplicated, 0 server errors.
 
@@ -36,6 +37,9 @@ from corpus_tools.studio.connection import read_config
 from corpus_tools.studio.projects import find_project, task_index
 from corpus_tools.studio.tasks import measure_result
 
+# Label Studio's API error body carries the exception's text in `detail`.
+LOCKED = "database is locked"
+
 
 @dataclass(frozen=True)
 class Run:
@@ -44,6 +48,7 @@ class Run:
     accepted: int
     failed: int
     server_errors: int
+    locked: int  # failed with "database is locked" (SQLite's one writer at a time)
     latencies: tuple[float, ...]
     stored: int
     tasks_with_two: int
@@ -76,7 +81,7 @@ def annotate(url: str, token: str, task_ids: list[int], annotators: int, seconds
     lock = threading.Lock()
     accepted: list[int] = []
     latencies: list[float] = []
-    failures = {"failed": 0, "server_errors": 0}
+    failures = {"failed": 0, "server_errors": 0, "locked": 0}
     deadline = time.monotonic() + seconds
 
     def annotator(n: int) -> None:
@@ -109,6 +114,7 @@ def annotate(url: str, token: str, task_ids: list[int], annotators: int, seconds
                     else:
                         failures["failed"] += 1
                         failures["server_errors"] += response.status_code >= 500
+                        failures["locked"] += LOCKED in response.text
 
     threads = [threading.Thread(target=annotator, args=(n,)) for n in range(annotators)]
     started = time.perf_counter()
@@ -159,6 +165,7 @@ def run(database: str, *, tasks: int, annotators: int, seconds: float) -> Run:
             len(accepted),
             failures["failed"],
             failures["server_errors"],
+            failures["locked"],
             tuple(latencies),
             stored,
             doubles,
@@ -177,7 +184,7 @@ def main() -> None:
     print(f"{args.annotators} annotators, {args.tasks} tasks, {args.seconds:.0f} s per database")
     print(
         f"{'database':<10} {'subm/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'accepted':>8} "
-        f"{'failed':>6} {'5xx':>4} {'lost':>5} {'dup':>4}"
+        f"{'failed':>6} {'5xx':>4} {'locked':>6} {'lost':>5} {'dup':>4}"
     )
     for database in ("sqlite", "postgres"):  # sqlite first: the baseline
         result = run(database, tasks=args.tasks, annotators=args.annotators, seconds=args.seconds)
@@ -187,7 +194,7 @@ def main() -> None:
         print(
             f"{database:<10} {result.accepted / result.seconds:>7.1f} "
             f"{statistics.median(ordered) * 1000:>7.0f} {p95 * 1000:>7.0f} {result.accepted:>8} "
-            f"{result.failed:>6} {result.server_errors:>4} {lost:>5} "
+            f"{result.failed:>6} {result.server_errors:>4} {result.locked:>6} {lost:>5} "
             f"{result.tasks_with_two + max(0, result.stored - result.accepted):>4}"
         )
 

@@ -49,19 +49,31 @@ def studio_start(
             show_default=False,
         ),
     ] = None,
+    sqlite: Annotated[
+        bool,
+        typer.Option(
+            "--sqlite",
+            help="Run on the SQLite file in the studio home (back from PostgreSQL: its data as left there).",
+        ),
+    ] = False,
 ) -> None:
     """Start the embedded Label Studio and print its URL and login.
 
     The first start migrates the database (about 40 s), creates the admin user
     and a personal access token, and stores them in a config file (mode 600) in
-    your user data directory. The database (SQLite, --postgres or --database-url)
-    is remembered for later starts. Example: corpus-tools studio start --postgres
+    your user data directory. The database (--sqlite, the default; --postgres or
+    --database-url) is remembered for later starts.
+    Example: corpus-tools studio start --postgres
     """
     from corpus_tools.studio import start_server
 
     with console.status("Starting Label Studio (the first start takes about 40 s)…"):
         info = start_server(
-            port=port, timeout=timeout, postgres=postgres, database_url=database_url
+            port=port,
+            timeout=timeout,
+            postgres=postgres,
+            database_url=database_url,
+            sqlite=sqlite,
         )
     state = "already running" if info.already_running else f"started in {info.seconds:.0f} s"
     typer.echo(f"Label Studio {state}: {info.url}  database: {info.database}")
@@ -148,6 +160,56 @@ def studio_restore(
     report = restore_studio(backup=backup)
     counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
     typer.echo(f"{report.database} database restored from {report.path}: {counts}")
+
+
+@studio_app.command("migrate")
+@clean_errors
+def studio_migrate(
+    to_postgres: Annotated[
+        bool,
+        typer.Option(
+            "--to-postgres",
+            help="Move the SQLite database to PostgreSQL (the only direction there is).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "An existing, empty PostgreSQL database: postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                "(default: a cluster in the studio home, as `start --postgres`)."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to allow Label Studio's migrations on PostgreSQL.")
+    ] = 600.0,
+) -> None:
+    """Move the embedded Label Studio from SQLite to PostgreSQL (stop it first).
+
+    Users (with their logins and tokens), projects, tasks, annotations and
+    predictions are copied with their ids; every table's row count is checked
+    before the copy is committed. The SQLite file is left as it was, and later
+    `studio start` runs on PostgreSQL.
+    Example: corpus-tools studio stop && corpus-tools studio migrate --to-postgres
+    """
+    from corpus_tools.errors import StudioError
+    from corpus_tools.studio.migrate import migrate_to_postgres
+
+    if not to_postgres:
+        raise StudioError("say where to: `corpus-tools studio migrate --to-postgres`")
+    with console.status("Migrating to PostgreSQL (Label Studio's migrations take 1–2 minutes)…"):
+        report = migrate_to_postgres(database_url=database_url, timeout=timeout)
+    counts = ", ".join(
+        f"{table} {report.counts_before[table]} → {report.counts_after[table]}"
+        for table in report.counts_before
+    )
+    typer.echo(
+        f"migrated {report.source} to {report.target} in {report.seconds:.0f} s: "
+        f"{report.tables} tables, {report.rows} rows; {counts}"
+    )
+    typer.echo("the SQLite file is unchanged; `corpus-tools studio start` now runs on PostgreSQL")
 
 
 @studio_app.command("config")

@@ -140,6 +140,18 @@ def database_kind(config: dict) -> DatabaseKind:
     return DatabaseKind(config.get("database", {}).get("kind", DatabaseKind.SQLITE))
 
 
+# The home's own cluster, remembered apart from the current database: a home
+# switched to SQLite (`start --sqlite`) keeps its cluster's port and password.
+LOCAL_CLUSTER_KEY = "local_postgres"
+
+
+def local_cluster_config(config: dict) -> dict | None:
+    """The remembered entry of the home's own cluster (current or not), if any."""
+    if database_kind(config) == DatabaseKind.LOCAL_POSTGRES:
+        return config["database"]
+    return config.get(LOCAL_CLUSTER_KEY)
+
+
 # --- the local cluster ---
 
 

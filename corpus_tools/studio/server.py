@@ -33,11 +33,13 @@ from corpus_tools.studio.connection import (
     write_config,
 )
 from corpus_tools.studio.postgres import (
+    LOCAL_CLUSTER_KEY,
     DatabaseKind,
     PostgresSettings,
     PostgresStatus,
     check_reachable,
     database_kind,
+    local_cluster_config,
     parse_database_url,
     postgres_status,
     settings_from_config,
@@ -201,11 +203,15 @@ def _mint_personal_access_token(url: str, email: str, password: str) -> str:
 
 
 def _database_for_start(
-    home: Path, config: dict, *, postgres: bool, database_url: str | None
+    home: Path, config: dict, *, postgres: bool, database_url: str | None, sqlite: bool = False
 ) -> tuple[DatabaseKind, PostgresSettings | None]:
     """The database asked for (flags > the remembered choice), started or checked."""
     remembered = database_kind(config)
-    if database_url:
+    if sum((bool(database_url), postgres, sqlite)) > 1:
+        raise StudioError("choose one database: --sqlite, --postgres or --database-url")
+    if sqlite:
+        kind = DatabaseKind.SQLITE
+    elif database_url:
         kind = DatabaseKind.EXTERNAL_POSTGRES
     elif postgres:
         kind = DatabaseKind.LOCAL_POSTGRES
@@ -219,7 +225,7 @@ def _database_for_start(
     if kind == DatabaseKind.SQLITE:
         return kind, None
     if kind == DatabaseKind.LOCAL_POSTGRES:
-        return kind, start_local_postgres(home=home, previous=config.get("database"))
+        return kind, start_local_postgres(home=home, previous=local_cluster_config(config))
     settings = parse_database_url(database_url) if database_url else settings_from_config(config)
     check_reachable(settings)
     return kind, settings
@@ -231,6 +237,25 @@ def _database_env(settings: PostgresSettings | None) -> dict[str, str]:
     return settings.label_studio_env()
 
 
+def label_studio_env(*, data_dir: Path, settings: PostgresSettings | None) -> dict[str, str]:
+    """The environment a Label Studio process of the studio home runs with:
+    offline, its data dir, its database (SQLite when `settings` is None)."""
+    env = {
+        **os.environ,
+        **_OFFLINE_ENV,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
+    }
+    for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
+        env.pop(leaked, None)
+    for name, value in _database_env(settings).items():
+        # Label Studio's get_env prefers LABEL_STUDIO_X and HEARTEX_X over X.
+        env.pop(f"LABEL_STUDIO_{name}", None)
+        env.pop(f"HEARTEX_{name}", None)
+        env[name] = value
+    return env
+
+
 def start_server(
     *,
     home: Path | None = None,
@@ -239,12 +264,13 @@ def start_server(
     timeout: float = 240.0,
     postgres: bool = False,
     database_url: str | None = None,
+    sqlite: bool = False,
 ) -> ServerInfo:
     """Start the embedded Label Studio and wait until it answers.
 
-    Its database is SQLite under `home`, or with `postgres` a PostgreSQL cluster
-    in `home` (started first), or the server at `database_url`; without either
-    flag the remembered choice is used. The first start runs the database
+    Its database is SQLite under `home` (`sqlite`), or with `postgres` a PostgreSQL
+    cluster in `home` (started first), or the server at `database_url`; without
+    any of them the remembered choice is used. The first start runs the database
     migrations (about 40 s), creates the admin user, mints its personal access
     token and stores URL, login, token and database in `home/config.json`
     (mode 600). A running server is left alone and reported.
@@ -255,11 +281,15 @@ def start_server(
     config = read_config(home)
     log_path = home / "server.log"
 
-    kind, settings = _database_for_start(home, config, postgres=postgres, database_url=database_url)
+    kind, settings = _database_for_start(
+        home, config, postgres=postgres, database_url=database_url, sqlite=sqlite
+    )
     database = settings.display if settings else "sqlite"
     config["database"] = (
         settings_to_config(kind, settings) if settings else {"kind": str(DatabaseKind.SQLITE)}
     )
+    if kind == DatabaseKind.LOCAL_POSTGRES:
+        config[LOCAL_CLUSTER_KEY] = config["database"]
     pid = _read_pid(home)
     if pid is not None and config.get("url") and _healthy(config["url"]):
         return ServerInfo(
@@ -293,22 +323,10 @@ def start_server(
 
     data_dir = home / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        **_OFFLINE_ENV,
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        # Passed in the environment, not argv, so `ps` does not show the password.
-        "LABEL_STUDIO_USERNAME": username,
-        "LABEL_STUDIO_PASSWORD": password,
-        "PYTHONUNBUFFERED": "1",  # the "Starting development server at" line, promptly
-    }
-    for leaked in (ENV_API_KEY, "LABEL_STUDIO_USER_TOKEN", "LABEL_STUDIO_HOST"):
-        env.pop(leaked, None)
-    for name, value in _database_env(settings).items():
-        # Label Studio's get_env prefers LABEL_STUDIO_X and HEARTEX_X over X.
-        env.pop(f"LABEL_STUDIO_{name}", None)
-        env.pop(f"HEARTEX_{name}", None)
-        env[name] = value
+    env = label_studio_env(data_dir=data_dir, settings=settings)
+    # Passed in the environment, not argv, so `ps` does not show the password.
+    env["LABEL_STUDIO_USERNAME"] = username
+    env["LABEL_STUDIO_PASSWORD"] = password
     command = [
         sys.executable,
         "-m",
@@ -338,9 +356,7 @@ def start_server(
         url = _wait_until_serving(process, log_path, log_offset, host, timeout)
         port = int(url.rsplit(":", 1)[1])
         config.update({"url": url, "port": port, "username": username, "password": password})
-        api_key = config.get("api_key")
-        if not api_key or not _key_works(url, api_key):
-            config["api_key"] = _mint_personal_access_token(url, username, password)
+        config["api_key"] = _working_token(config, kind, settings, url, username, password)
         config_path = write_config(home, config)
     except BaseException:
         _terminate(process.pid)
@@ -395,6 +411,33 @@ def _wait_until_serving(
                 f"Label Studio did not answer {url or 'its port'}/health within {timeout:.0f} s; see {log_path}"
             )
         time.sleep(0.5)
+
+
+def _database_id(kind: DatabaseKind, settings: PostgresSettings | None) -> str:
+    """Which database a token belongs to: the home's SQLite or cluster, or a server."""
+    return settings.display if kind == DatabaseKind.EXTERNAL_POSTGRES and settings else str(kind)
+
+
+def _working_token(
+    config: dict,
+    kind: DatabaseKind,
+    settings: PostgresSettings | None,
+    url: str,
+    username: str,
+    password: str,
+) -> str:
+    """The stored token if this database accepts it, else the one minted earlier on
+    this database (a home switched between SQLite and PostgreSQL has one token in
+    each, and Label Studio mints only one per user), else a new one; remembered
+    per database in `config["api_keys"]`."""
+    tokens = config.setdefault("api_keys", {})
+    database = _database_id(kind, settings)
+    for candidate in dict.fromkeys((config.get("api_key"), tokens.get(database))):
+        if candidate and _key_works(url, candidate):
+            tokens[database] = candidate
+            return candidate
+    tokens[database] = _mint_personal_access_token(url, username, password)
+    return tokens[database]
 
 
 def _key_works(url: str, api_key: str) -> bool:
