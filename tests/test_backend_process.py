@@ -137,7 +137,7 @@ def test_label_studio_serves_tasks_while_its_backend_is_down(
 
     from corpus_tools.studio import push_units
     from corpus_tools.studio.backend_link import connect_model
-    from corpus_tools.studio.projects import find_project
+    from corpus_tools.studio.projects import find_project, task_index
 
     title = unique_title("backend-down")
     access = {"url": studio_server.url, "api_key": studio_server.api_key}
@@ -148,6 +148,9 @@ def test_label_studio_serves_tasks_while_its_backend_is_down(
     assert link.created and link.state == "CO"
     client = sdk(studio_server)
     project_id = find_project(client, studio_server.url, title).id
+    # listing tasks (push, pull, export do) asks the backend nothing: no mass prediction
+    listed = task_index(client, studio_server.url, project_id)
+    assert len(listed) == 2 and list(client.predictions.list(project=project_id)) == []
     first = next(iter(client.tasks.list(project=project_id)))
     client.tasks.get(id=first.id)
     assert list(client.predictions.list(task=first.id))  # while up, opening a task predicts

@@ -94,10 +94,15 @@ def connect_model(
         for old in stale:
             client.ml.delete(id=old.id)
     with translated(base, "turning on predictions when a task opens"):
-        # tasks without a prediction get one from the backend as they are opened
+        # A task without a prediction gets one from the backend as it is opened (the task
+        # API and the label stream ask when show_collab_predictions is on and the project's
+        # model_version names the backend). evaluate_predictions_automatically stays off: with
+        # it every Data Manager listing asks the backend for all listed tasks in one request
+        # and writes them before answering — with 1,852 tasks that held SQLite's write lock
+        # past a minute and made a quickstart re-run fail listing its tasks.
         client.projects.update(
             id=found.id,
-            evaluate_predictions_automatically=True,
+            evaluate_predictions_automatically=False,
             show_collab_predictions=True,
             model_version=backend.title or BACKEND_TITLE,
         )
