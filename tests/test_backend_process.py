@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -205,3 +206,34 @@ def test_label_studio_serves_tasks_while_its_backend_is_down(
         f"error: the ML backend is not reachable at {info.url} (ConnectError); "
         "start it with `corpus-tools serve-model` or pass --backend-url"
     ]
+
+
+def test_a_backend_process_that_does_not_answer_is_named_and_stopped(tmp_path):
+    """A recorded backend pid alive but deaf (hung, or its port lost): status says so in
+    one line with what to do, and stop ends it."""
+    from corpus_tools.studio.backend_process import BUSY_HEALTH_TIMEOUT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    deaf = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "serve-model"],
+        start_new_session=True,
+    )
+    try:
+        (tmp_path / "backend.pid").write_text(str(deaf.pid))
+        url = f"http://127.0.0.1:{port}"
+        (tmp_path / "backend.json").write_text(json.dumps({"url": url, "port": port}))
+        status = backend_status(home=tmp_path)
+        assert not status.running and status.pid == deaf.pid
+        assert status.summary.startswith(
+            f"ML backend (pid {deaf.pid}) does not answer {url}/health within "
+            f"{BUSY_HEALTH_TIMEOUT:.0f} s"
+        )
+        assert "corpus-tools studio stop" in status.summary
+        assert stop_backend(home=tmp_path).stopped_pid == deaf.pid
+        assert deaf.wait(10) is not None
+    finally:
+        if deaf.poll() is None:
+            deaf.kill()
+            deaf.wait()

@@ -31,6 +31,9 @@ from corpus_tools.studio.server import (
 )
 
 DEFAULT_BACKEND_PORT = 9090
+# A retrain runs in the backend's own interpreter and can hold it for seconds:
+# status and reuse checks wait this long for /health before calling it unresponsive.
+BUSY_HEALTH_TIMEOUT = 10.0
 START_HINT = (
     "run `corpus-tools quickstart` (or `corpus-tools serve-model` in a terminal of its own)"
 )
@@ -75,8 +78,9 @@ class BackendStatus:
             return line + (f"; last retrain: {self.last_retrain}" if self.last_retrain else "")
         if self.pid is not None:
             return (
-                f"ML backend (pid {self.pid}) does not answer {self.url}/health; "
-                f"see {self.log_path}, run `corpus-tools studio stop`, then {START_HINT}"
+                f"ML backend (pid {self.pid}) does not answer {self.url}/health within "
+                f"{BUSY_HEALTH_TIMEOUT:.0f} s (a retrain may hold it; see {self.log_path}); "
+                f"if it stays so, run `corpus-tools studio stop`, then {START_HINT}"
             )
         if self.started:
             return f"ML backend is down (was {self.url}); {START_HINT}"
@@ -180,7 +184,8 @@ def start_backend(
     pid = _read_pid(home)
     replaced = None
     if pid is not None:
-        health = _health(previous.get("url", ""), timeout=5.0) if previous.get("url") else None
+        url = previous.get("url")
+        health = _health(url, timeout=BUSY_HEALTH_TIMEOUT) if url else None
         same = all(previous.get(key) == value for key, value in wanted.items())
         if health is not None and same and port in (None, previous.get("port")):
             return BackendInfo(
@@ -307,7 +312,7 @@ def backend_status(*, home: Path | None = None) -> BackendStatus:
     state = _read_state(home)
     pid = _read_pid(home)
     url = state.get("url")
-    health = _health(url) if pid is not None and url else None
+    health = _health(url, timeout=BUSY_HEALTH_TIMEOUT) if pid is not None and url else None
     return BackendStatus(
         running=health is not None,
         url=url,
