@@ -221,6 +221,10 @@ def test_a_backend_process_that_does_not_answer_is_named_and_stopped(tmp_path):
         start_new_session=True,
     )
     try:
+        deadline = time.monotonic() + 30
+        while not _alive(deaf.pid):  # until the child has exec'd (its cmdline is pytest's before)
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         (tmp_path / "backend.pid").write_text(str(deaf.pid))
         url = f"http://127.0.0.1:{port}"
         (tmp_path / "backend.json").write_text(json.dumps({"url": url, "port": port}))
