@@ -16,6 +16,7 @@ from pathlib import Path
 
 from corpus_tools import export, prelabel, segment, studio
 from corpus_tools import model as train
+from corpus_tools.studio.backend_process import BackendInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NOTICES = ROOT / "data" / "notices"
@@ -33,6 +34,7 @@ class Step(StrEnum):
     TRAIN = "train the pre-labeling model"
     EVALUATE = "evaluate on the test split"
     PRELABEL = "pre-label new notices and push predictions"
+    BACKEND = "start the ML backend and connect it"
     REPORT = "write the report of the pre-labelled notices"
 
 
@@ -58,6 +60,8 @@ class QuickstartReport:
     baseline_macro_f1: float
     span_f1: dict[str, float]
     steps: tuple[StepDone, ...] = field(default_factory=tuple)
+    # the ML backend serving the model to the project (None with backend=False)
+    backend: BackendInfo | None = None
 
     @property
     def seconds(self) -> float:
@@ -94,13 +98,21 @@ def run_quickstart(
     api_key: str | None = None,
     home: Path | None = None,
     max_steps: int | None = 400,
+    backend: bool = True,
+    retrain_after: int | None = None,
     on_step: Callable[[StepDone], None] | None = None,
     on_start: Callable[[Step], None] | None = None,
 ) -> QuickstartReport:
-    """Segment, push, load annotations, export, train, evaluate and pre-label.
+    """Segment, push, load annotations, export, train, evaluate, pre-label, and
+    serve the model to the project as its ML backend.
 
     Without `url`/`api_key` (or LABEL_STUDIO_URL/LABEL_STUDIO_API_KEY) the
-    embedded Label Studio is started if it is not running.
+    embedded Label Studio is started if it is not running. With `backend` the
+    ML backend (`serve-model` on the trained model, retraining on the export
+    plus the project's new annotations after `retrain_after` of them) runs in
+    the background — pid and log in the studio home, reused while it serves
+    the same model — and is connected to the project, so each task opened
+    gets its suggestion.
     """
     clock = _Clock(on_step, on_start)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +182,22 @@ def run_quickstart(
             api_key=connection.api_key,
         )
         summary.append(f"{labelled.units_labelled} units pre-labelled and pushed")
+    served = None
+    with clock.step(Step.BACKEND) as summary:
+        if not backend:
+            summary.append("skipped")
+        else:
+            served = _serve_model(
+                project=project,
+                connection=connection,
+                home=home,
+                model_dir=model_dir,
+                export_dir=export_dir,
+                work_dir=work_dir / "ml-backend",
+                retrain_after=retrain_after,
+                retrain_steps=max_steps,
+                summary=summary,
+            )
     with clock.step(Step.REPORT) as summary:
         from corpus_tools.report import build_report
 
@@ -191,7 +219,52 @@ def run_quickstart(
         baseline_macro_f1=scores.baseline_measure_type.macro_f1,
         span_f1={label: prf.f1 for label, prf in scores.spans.per_label.items()},
         steps=tuple(clock.done),
+        backend=served,
     )
+
+
+def _serve_model(
+    *,
+    project: str,
+    connection: studio.StudioConnection,
+    home: Path | None,
+    model_dir: Path,
+    export_dir: Path,
+    work_dir: Path,
+    retrain_after: int | None,
+    retrain_steps: int | None,
+    summary: list[str],
+) -> BackendInfo:
+    from corpus_tools.studio.backend_link import connect_model
+    from corpus_tools.studio.backend_process import start_backend
+
+    info = start_backend(
+        model_dir=model_dir,
+        seed_export=export_dir,
+        work_dir=work_dir,
+        studio_url=connection.url,
+        studio_api_key=connection.api_key,
+        retrain_after=retrain_after,
+        retrain_steps=retrain_steps,
+        home=home,
+    )
+    how = (
+        "already running"
+        if info.already_running
+        else f"restarted (pid {info.replaced_pid} served another model)"
+        if info.replaced_pid
+        else "started"
+    )
+    link = connect_model(
+        project=project,
+        backend_url=info.url,
+        url=connection.url,
+        api_key=connection.api_key,
+        home=home,
+    )
+    summary.append(f"{how} at {info.url} ({info.model_version})")
+    summary.append("connected to the project" if link.created else "already connected")
+    return info
 
 
 def _fmt(value: float | None) -> str:

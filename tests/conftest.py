@@ -247,3 +247,37 @@ def local_ray():
     ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="warning")
     yield ray
     ray.shutdown()
+
+
+# --- ml backend fixtures ---
+
+
+@pytest.fixture
+def background_backend(tmp_path_factory):
+    """Start `serve-model` as a real background process the way quickstart does
+    (`backend_process.start_backend`, pid and log in a private studio home, on a
+    free loopback port); every backend started is stopped afterwards.
+
+    Call it with `start_backend`'s keywords (`model_dir`, `seed_export`, `studio_url`, …);
+    it returns `(BackendInfo, home)`.
+    """
+    import socket
+
+    from corpus_tools.studio.backend_process import start_backend, stop_backend
+
+    homes = []
+
+    def start(**options):
+        home = options.pop("home", None) or tmp_path_factory.mktemp("backend-home")
+        options.setdefault("work_dir", home / "work")
+        options.setdefault("seed_export", None)
+        if "port" not in options:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                options["port"] = sock.getsockname()[1]
+        homes.append(home)
+        return start_backend(home=home, **options), home
+
+    yield start
+    for home in homes:
+        stop_backend(home=home)

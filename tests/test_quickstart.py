@@ -11,6 +11,10 @@ import pytest
 
 from corpus_tools import studio
 from corpus_tools.quickstart import Step, run_quickstart
+from corpus_tools.studio.backend_process import backend_status, stop_backend
+from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.ml_backend import model_version_of
+from corpus_tools.studio.projects import find_project
 from tests.conftest import NEW_NOTICES, PROJECT_ROOT, SAMPLE_NOTICES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -58,7 +62,15 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
         url=studio_server.url,
         api_key=studio_server.api_key,
         max_steps=30,
+        home=tmp_path / "studio-home",  # the ML backend's pid and log
     )
+    try:
+        _run_twice(studio_server, options, steps, tmp_path)
+    finally:
+        stop_backend(home=options["home"])
+
+
+def _run_twice(studio_server, options, steps, tmp_path):
     report = run_quickstart(**options, on_step=steps.append)
     assert [done.step for done in steps] == list(Step)
     studio_step = next(done for done in steps if done.step is Step.STUDIO).summary
@@ -81,6 +93,29 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
     assert (report.report_path.parent / "measure_mix_by_notice.parquet").is_file()
     assert str(report.report_path) in next(d for d in steps if d.step is Step.REPORT).summary
 
+    # the ML backend runs in the background, connected: a task opened gets its suggestion
+    backend = report.backend
+    assert backend is not None
+    assert next(d for d in steps if d.step is Step.BACKEND).summary == (
+        f"started at {backend.url} ({backend.model_version}); connected to the project"
+    )
+    status = backend_status(home=options["home"])
+    assert status.running and status.pid == backend.pid
+    assert status.model_version == backend.model_version == model_version_of(report.model_dir)
+    client = checked_client(
+        studio.StudioConnection(url=studio_server.url, api_key=studio_server.api_key)
+    )
+    project_id = find_project(client, studio_server.url, "quickstart test").id
+    linked = list(client.ml.list(project=project_id))
+    assert [(b.url, b.state) for b in linked] == [(backend.url, "CO")]
+    seed_task = next(
+        t for t in client.tasks.list(project=project_id) if t.data["doc_id"] == DOCS[0]
+    )
+    client.tasks.get(id=seed_task.id)  # what the labeling page asks for when it opens a task
+    suggested = list(client.predictions.list(task=seed_task.id))
+    assert [p.model_version for p in suggested] == [backend.model_version]
+    assert {item["from_name"] for item in suggested[0].result} >= {"measure_type"}
+
     pulled = studio.pull(
         project="quickstart test",
         output=tmp_path / "pulled.json",
@@ -95,6 +130,17 @@ def test_quickstart_runs_the_loop_and_reruns_without_duplicates(
     assert push.summary.startswith("0 new tasks")
     loaded = next(done for done in rerun.steps if done.step is Step.ANNOTATIONS)
     assert " 0 new" in loaded.summary
+    # the re-run trained the model again (its meta.json records the training speed, so its
+    # version hash is new): the backend is replaced on the same port, the link kept
+    retrained = model_version_of(rerun.model_dir)
+    assert retrained != backend.model_version
+    assert rerun.backend.replaced_pid == backend.pid and rerun.backend.url == backend.url
+    assert next(d for d in rerun.steps if d.step is Step.BACKEND).summary == (
+        f"restarted (pid {backend.pid} served another model) at {backend.url} ({retrained}); "
+        "already connected"
+    )
+    assert backend_status(home=options["home"]).model_version == retrained
+    assert [(b.url, b.state) for b in client.ml.list(project=project_id)] == [(backend.url, "CO")]
     again = studio.pull(
         project="quickstart test",
         output=tmp_path / "pulled2.json",

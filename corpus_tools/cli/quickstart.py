@@ -28,14 +28,28 @@ def quickstart(
         str | None, typer.Option(help="Label Studio URL (default: the embedded server).")
     ] = None,
     api_key: Annotated[str | None, typer.Option(help="Label Studio token (never printed).")] = None,
+    backend: Annotated[
+        bool,
+        typer.Option(
+            "--backend/--no-backend",
+            help="Serve the trained model to the project as its ML backend (in the background).",
+        ),
+    ] = True,
+    retrain_after: Annotated[
+        int | None,
+        typer.Option(min=1, help="The backend retrains after this many new annotations (20)."),
+    ] = None,
 ) -> None:
     """Run the whole loop on the embedded defaults: start Label Studio, segment
     the sample corpus, push it, load the seed annotations, export, train,
-    evaluate, pre-label data/new-notices into the same project, and write the
-    report of the pre-labelled notices (WORK_DIR/report/index.html).
+    evaluate, pre-label data/new-notices into the same project, start the ML
+    backend on the trained model and connect it to the project (every task an
+    annotator opens gets the model's suggestion; it retrains on their
+    annotations), and write the report of the pre-labelled notices
+    (WORK_DIR/report/index.html). `corpus-tools studio stop` stops the backend too.
 
-    Re-running never duplicates tasks or annotations; a run stopped half-way
-    finishes when started again.
+    Re-running never duplicates tasks, annotations or backends; a run stopped
+    half-way finishes when started again.
 
     Example: corpus-tools quickstart
     """
@@ -56,6 +70,8 @@ def quickstart(
         url=url,
         api_key=api_key,
         max_steps=max_steps,
+        backend=backend,
+        retrain_after=retrain_after,
         on_step=show,
         on_start=starting,
     )
@@ -71,6 +87,12 @@ def quickstart(
         f"Model:        {report.model_dir}  measure-type macro-F1 {report.macro_f1:.3f} "
         f"(TF-IDF baseline {report.baseline_macro_f1:.3f}); span F1: {spans}\n"
         f"Pre-labels:   {report.prelabel_path}\n"
-        f"Report:       {report.report_path}",
+        f"Report:       {report.report_path}"
+        + (
+            f"\nML backend:   {report.backend.url}  (model {report.backend.model_version}, "
+            f"pid {report.backend.pid}, log {report.backend.log_path})"
+            if report.backend
+            else ""
+        ),
         highlight=False,
     )

@@ -84,10 +84,15 @@ def studio_start(
 @studio_app.command("stop")
 @clean_errors
 def studio_stop() -> None:
-    """Stop the embedded Label Studio. Example: corpus-tools studio stop"""
+    """Stop the embedded Label Studio and the ML backend started beside it.
+
+    Example: corpus-tools studio stop
+    """
     from corpus_tools.studio import stop_server
 
     status = stop_server()
+    if status.backend_stopped_pid is not None:
+        typer.echo(f"ML backend stopped (pid {status.backend_stopped_pid})")
     typer.echo(
         f"Label Studio stopped (pid {status.pid})"
         if status.stopped
@@ -100,9 +105,11 @@ def studio_stop() -> None:
 @studio_app.command("status")
 @clean_errors
 def studio_status() -> None:
-    """Say whether the embedded Label Studio runs, with URL and login name.
+    """Say whether the embedded Label Studio runs, with URL and login name, and the
+    ML backend beside it (URL, pid, model version, last retrain) or that it is down.
 
-    Exits 1 when it does not run. Example: corpus-tools studio status
+    Exits 1 when Label Studio does not run (a down backend is reported, not an
+    error: Label Studio serves tasks without it). Example: corpus-tools studio status
     """
     from corpus_tools.studio import server_status
 
@@ -122,8 +129,14 @@ def studio_status() -> None:
             if status.pid
             else f"Label Studio is not running (data in {status.home}); run `corpus-tools studio start`"
         )
+    else:
+        typer.echo(
+            f"Label Studio is running: {status.url} (pid {status.pid}, login {status.username})"
+        )
+    if status.backend is not None:
+        typer.echo(status.backend.summary)
+    if not status.running:
         raise typer.Exit(code=1)
-    typer.echo(f"Label Studio is running: {status.url} (pid {status.pid}, login {status.username})")
     if status.postgres is not None and not status.postgres.running:
         raise typer.Exit(code=1)
 
@@ -252,4 +265,5 @@ def studio_connect_model(
     typer.echo(
         f"ML backend {link.backend_url} {verb} to project {project!r} "
         f"(backend id {link.backend_id}, state {link.state}, model {link.model_version})"
+        + (f"; removed the earlier one at {', '.join(link.replaced)}" if link.replaced else "")
     )

@@ -16,6 +16,8 @@ One job a module:
 - `ml_backend`: the model as a Label Studio ML backend (Starlette app, `serve-model`).
 - `retraining`: the backend's background retrain on seed + project annotations.
 - `backend_link`: registering that backend with a project (`studio connect-model`).
+- `backend_process`: that backend as a background process beside the embedded server
+  (quickstart starts it; `studio status` / `studio stop` show and stop it).
 
 Tokens never appear in messages, reprs or logs.
 """

@@ -23,11 +23,12 @@ class BackendLink:
     created: bool  # False: the project already had a backend at this URL
     state: str
     model_version: str
+    replaced: tuple[str, ...] = ()  # URLs of earlier corpus-tools backends removed from it
 
 
 def backend_health(backend_url: str, *, timeout: float = 2.0) -> dict:
     """The backend's /health answer; one clear error when it is down or something else."""
-    hint = "start it with `corpus-tools serve-model` or pass --url"
+    hint = "start it with `corpus-tools serve-model` or pass --backend-url"
     try:
         response = httpx.get(backend_url.rstrip("/") + "/health", timeout=timeout)
         body = response.json()
@@ -64,7 +65,11 @@ def connect_model(
             f"no Label Studio project at {base} is titled {project!r}: check --project"
         )
     with translated(base, "listing the project's ML backends"):
-        existing = [b for b in client.ml.list(project=found.id) if b.url.rstrip("/") == backend_url]
+        registered = list(client.ml.list(project=found.id))
+    existing = [b for b in registered if b.url.rstrip("/") == backend_url]
+    # Ours at another URL (a background backend restarted on another port): Label Studio
+    # asks a project's first backend only, so a dead one left there would hide this one.
+    stale = [b for b in registered if b.title == BACKEND_TITLE and b.url.rstrip("/") != backend_url]
     with translated(base, f"registering the ML backend {backend_url}"):
         if existing:
             # `url` too: Label Studio 1.23 re-checks /health on update and fails without it
@@ -85,11 +90,19 @@ def connect_model(
                 auto_update=True,
             )
         backend = client.ml.get(id=backend.id)
+    with translated(base, "removing the project's earlier corpus-tools ML backend"):
+        for old in stale:
+            client.ml.delete(id=old.id)
     with translated(base, "turning on predictions when a task opens"):
-        # tasks without a prediction get one from the backend as they are opened
+        # A task without a prediction gets one from the backend as it is opened (the task
+        # API and the label stream ask when show_collab_predictions is on and the project's
+        # model_version names the backend). evaluate_predictions_automatically stays off: with
+        # it every Data Manager listing asks the backend for all listed tasks in one request
+        # and writes them before answering — with 1,852 tasks that held SQLite's write lock
+        # past a minute and made a quickstart re-run fail listing its tasks.
         client.projects.update(
             id=found.id,
-            evaluate_predictions_automatically=True,
+            evaluate_predictions_automatically=False,
             show_collab_predictions=True,
             model_version=backend.title or BACKEND_TITLE,
         )
@@ -100,4 +113,5 @@ def connect_model(
         created=not existing,
         state=str(backend.state or ""),
         model_version=str(backend.model_version or ""),
+        replaced=tuple(b.url for b in stale),
     )

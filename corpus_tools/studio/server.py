@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -47,6 +48,9 @@ from corpus_tools.studio.postgres import (
     start_local_postgres,
     stop_local_postgres,
 )
+
+if TYPE_CHECKING:
+    from corpus_tools.studio.backend_process import BackendStatus
 
 DEFAULT_PORT = 8080
 ADMIN_EMAIL = "admin@corpus-tools.local"
@@ -97,6 +101,9 @@ class ServerStatus:
     database: DatabaseKind = DatabaseKind.SQLITE
     postgres: PostgresStatus | None = None
     postgres_stopped_pid: int | None = None
+    # the ML backend started beside it (`backend_process`): its status, or the pid `stop` ended
+    backend: BackendStatus | None = None
+    backend_stopped_pid: int | None = None
 
 
 def _pid_path(home: Path) -> Path:
@@ -461,10 +468,14 @@ def _terminate(pid: int, timeout: float = 30.0) -> None:
 
 
 def stop_server(*, home: Path | None = None, timeout: float = 30.0) -> ServerStatus:
-    """Stop the embedded server started by `start_server` (by its recorded pid),
-    then the studio's own PostgreSQL cluster if it runs on one."""
+    """Stop the ML backend started beside the embedded server, the server started
+    by `start_server` (by its recorded pid), then the studio's own PostgreSQL
+    cluster if it runs on one."""
+    from corpus_tools.studio.backend_process import stop_backend  # it imports this module
+
     home = studio_home(home=home)
     config = read_config(home)
+    backend = stop_backend(home=home)
     pid = _read_pid(home)
     if pid is not None:
         _terminate(pid, timeout=timeout)
@@ -480,12 +491,17 @@ def stop_server(*, home: Path | None = None, timeout: float = 30.0) -> ServerSta
         stopped=pid is not None,
         database=kind,
         postgres_stopped_pid=postgres_pid,
+        backend_stopped_pid=backend.stopped_pid,
     )
 
 
 def server_status(*, home: Path | None = None) -> ServerStatus:
-    """Whether the embedded server runs and answers, with its URL and login name."""
+    """Whether the embedded server runs and answers, with its URL and login name,
+    and the ML backend beside it (None if none was ever started in `home`)."""
+    from corpus_tools.studio.backend_process import backend_status  # it imports this module
+
     home = studio_home(home=home)
+    backend = backend_status(home=home)
     config = read_config(home)
     pid = _read_pid(home)
     url = config.get("url")
@@ -498,4 +514,5 @@ def server_status(*, home: Path | None = None) -> ServerStatus:
         username=config.get("username"),
         database=database_kind(config),
         postgres=postgres_status(home=home, config=config),
+        backend=backend if backend.started or backend.pid is not None else None,
     )
