@@ -66,6 +66,17 @@ def crf_features(text: str, rule_spans: Iterable[list[tuple[int, int]]]) -> list
     return rows
 
 
+def _seed_libc_rand(seed: int = 0) -> None:
+    """Seed the C library's `rand()`, which CRFsuite's l2sgd shuffles the data with;
+    unseeded, a second fit in the same process shuffles differently."""
+    import contextlib
+    import ctypes
+
+    # no C library symbols to reach (not Linux/macOS): fits stay unseeded
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).srand(seed)
+
+
 def bio_tags(n: int, spans: Iterable[tuple[int, int, str]]) -> list[str]:
     """BIO tags (`B-DEADLINE`, …; `B`/`I` for the label "") of `n` positions
     from `[start, end)` spans; of overlapping spans the first is kept."""
@@ -172,6 +183,8 @@ class CrfSpans:
                 except Exception as error:  # CRFsuite's refusals (bad parameters, no memory)
                     failed.append(error)
 
+            if algorithm == "l2sgd":
+                _seed_libc_rand()  # l2sgd shuffles with rand(): the same data, the same model
             if while_training is None:
                 train()
             else:
