@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from corpus_tools.errors import ModelError
-from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
+from corpus_tools.schema import MEASURE_TYPES
 from corpus_tools.studio.ml_backend import BackendState, load_served_model
 from corpus_tools.studio.retraining import RetrainMode, RetrainOutcome
 
@@ -445,3 +445,37 @@ def test_requeue_rescores_unlabelled_tasks_and_orders_the_default_view_least_cer
     view = client.views.get(id=str(report.view_id))
     assert view.data["ordering"] == QUEUE_ORDERING and view.data["title"] == "Mine"
     assert client.projects.get(id=found.id).model_version == newer.model_version
+
+
+def test_predictions_from_threads_at_once_equal_one_at_a_time(project_root):
+    """/predict and the queue re-scoring share the served model: the CRF tagger keeps
+    the last sequence for its marginals, so unguarded threads read each other's
+    (seen with the shipped model, whose span scores vary; the tiny model's do not)."""
+    import sys
+
+    from corpus_tools.model import iter_gold, load_export
+    from corpus_tools.prelabel import predict_texts
+
+    served = load_served_model(project_root / "models" / "prelabel")
+    dataset = load_export(project_root / "exports" / "corpus")
+    texts = [u.text for u in iter_gold(dataset["test"])]
+    expected = [repr(p) for p in predict_texts(served.nlp, texts)]
+    results: dict[int, list[str]] = {}
+
+    def run(k: int) -> None:
+        ordered = texts if k % 2 == 0 else texts[::-1]
+        results[k] = [repr(p) for p in predict_texts(served.nlp, ordered)]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often
+    try:
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(results) == 4
+    for k, got in results.items():
+        assert got == (expected if k % 2 == 0 else expected[::-1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from itertools import repeat
@@ -121,6 +122,7 @@ class CrfSpans:
         self.rule_features = rule_features
         self.model_bytes = b""
         self._tagger = None
+        self._tagging = threading.Lock()  # see __call__
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -149,7 +151,6 @@ class CrfSpans:
         this thread while it trains in another (the light retrain fits the
         measure-type regression there); its exception is raised after the CRF ends."""
         import tempfile
-        import threading
 
         import pycrfsuite
 
@@ -209,8 +210,13 @@ class CrfSpans:
         if self._tagger is None or not len(doc):
             return doc
         tagger = self._tagger
-        tags = tagger.tag(self._sequence(doc))
-        probs = [tagger.marginal(tag, i) if tag != "O" else 0.0 for i, tag in enumerate(tags)]
+        sequence = self._sequence(doc)
+        # The tagger keeps the last tagged sequence for `marginal`: two threads tagging
+        # at once (the ML backend's /predict and its queue re-scoring) would read each
+        # other's marginals.
+        with self._tagging:
+            tags = tagger.tag(sequence)
+            probs = [tagger.marginal(tag, i) if tag != "O" else 0.0 for i, tag in enumerate(tags)]
         spans = decode_bio(doc, tags, probs)
         set_spans(doc, [(s, p) for s, p in spans if len(s.text) >= self.min_chars])
         return doc
@@ -277,10 +283,12 @@ class CrfSpans:
         # the CRFsuite tagger is a C object: pickle the model bytes and reopen
         state = dict(self.__dict__)
         state["_tagger"] = None
+        state["_tagging"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._tagging = threading.Lock()
         if self.model_bytes:
             self._open(self.model_bytes)
 

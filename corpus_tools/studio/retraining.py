@@ -74,7 +74,8 @@ class SeedData:
 def read_seed(seed_export: Path | str) -> SeedData:
     """The seed export's units, read once per process while its files stay the same."""
     path = Path(seed_export).resolve()
-    files = sorted(path.rglob("*.arrow")) + sorted(path.rglob("*.json"))
+    # the saved splits, not the cache files `datasets` may write beside them
+    files = sorted(path.rglob("data-*.arrow")) + sorted(path.rglob("*.json"))
     stamp = "|".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
     return _read_seed(str(path), hashlib.sha256(stamp.encode()).hexdigest())
 
@@ -162,7 +163,8 @@ def combined_export(tasks: list[dict], *, seed_export: Path, out_dir: Path) -> t
         )
     relabelled = set(added["id"])
     train = export_split(seed, "train", source=str(seed_export)).filter(
-        lambda row: row["id"] not in relabelled
+        lambda row: row["id"] not in relabelled,
+        keep_in_memory=True,  # no cache file in the seed
     )
     train = concatenate_datasets([train, added])
     DatasetDict({"train": train, "validation": validation, "test": test}).save_to_disk(
