@@ -13,6 +13,7 @@ from corpus_tools.cli._common import (
     app,
     clean_errors,
 )
+from corpus_tools.studio.retraining import RetrainMode
 
 
 @app.command("serve-model")
@@ -35,7 +36,22 @@ def serve_model_command(
     retrain_after: Annotated[
         int, typer.Option(min=1, help="Retrain after this many new annotations.")
     ] = 20,
-    retrain_steps: Annotated[int, typer.Option(min=1, help="Training steps of a retrain.")] = 200,
+    retrain_steps: Annotated[
+        int, typer.Option(min=1, help="Training steps of a full retrain (--retrain full).")
+    ] = 200,
+    retrain: Annotated[
+        RetrainMode,
+        typer.Option(
+            help="light: refit the measure-type regression and span CRF of the served model "
+            "(seconds); full: the `train` loop on seed + annotations (minutes)."
+        ),
+    ] = RetrainMode.LIGHT,
+    requeue: Annotated[
+        bool,
+        typer.Option(
+            help="After a swap, re-score the unlabelled tasks and order the queue least certain first."
+        ),
+    ] = True,
     url: StudioUrl = None,
     api_key: StudioKey = None,
 ) -> None:
@@ -54,6 +70,8 @@ def serve_model_command(
         work_dir=work_dir,
         retrain_after=retrain_after,
         retrain_steps=retrain_steps,
+        retrain_mode=retrain,
+        requeue=requeue,
         url=url,
         api_key=api_key,
     )
@@ -63,6 +81,7 @@ def serve_model_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     typer.echo(
         f"ML backend serving {state.served.model_version} on http://{host}:{port} "
-        f"(retrain after {retrain_after} annotations: {'on' if state.retrain else 'off'})"
+        f"(retrain after {retrain_after} annotations: "
+        f"{retrain.value if state.retrain else 'off'})"
     )
     serve(state, host=host, port=port)

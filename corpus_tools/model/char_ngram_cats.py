@@ -123,9 +123,6 @@ class CharNgramCats:
         self._coef: numpy.ndarray | None = None  # see _coef64
 
     def initialize(self, get_examples: Callable, *, nlp: Language | None = None) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
         texts, headings, labels = [], [], []
         for eg in get_examples():
             cats = eg.reference.cats
@@ -133,6 +130,27 @@ class CharNgramCats:
                 texts.append(eg.reference.text)
                 headings.append(doc_heading(eg.predicted))
                 labels.append(max(cats, key=cats.get))
+        self.fit(texts, labels, headings)
+
+    def fit(
+        self,
+        texts: list[str],
+        labels: list[str],
+        headings: list[str] | None = None,
+        *,
+        solver: str = "lbfgs",
+    ) -> None:
+        """Fit vocabulary, idf and weights on `texts` (under `headings`) and their
+        measure types.
+
+        `solver` is scikit-learn's: `train` fits with L-BFGS as it always has;
+        the ML backend's light retrain passes `newton-cg`, which reaches the
+        same optimum (test macro-F1 0.815 against 0.814 on exports/corpus) in
+        a tenth of the time (`scipy`'s L-BFGS-B spends ~90 ms a step on the
+        600k weights)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         self.labels = tuple(MEASURE_TYPES)
         if not texts:
             raise ModelError(f"{self.name}: no training examples with a measure type")
@@ -151,6 +169,7 @@ class CharNgramCats:
                 dtype=numpy.float32,
             )
 
+        headings = headings or [""] * len(texts)
         parts = [measure_text(t, strip_markers=self.strip_markers) for t in texts]
         body_vectorizer = vectorizer(body=True)
         features = body_vectorizer.fit_transform([body for body, _ in parts])
@@ -180,7 +199,10 @@ class CharNgramCats:
         intercept = numpy.full(len(self.labels), -1e4, dtype="float32")  # unseen labels
         if len(set(labels)) >= 2:
             model = LogisticRegression(
-                C=self.C, max_iter=3000, class_weight="balanced" if self.balanced else None
+                C=self.C,
+                max_iter=3000,
+                class_weight="balanced" if self.balanced else None,
+                solver=solver,
             ).fit(features, labels)
             cols = [self.labels.index(label) for label in model.classes_]
             if model.coef_.shape[0] == 1:  # two classes: one row, for classes_[1] (sigmoid)

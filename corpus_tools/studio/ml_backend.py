@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.schema import LS_MEASURE_TYPE, LS_SPANS, LS_TEXT, MEASURE_TYPES, SPAN_LABELS
-from corpus_tools.studio.retraining import RetrainOutcome
+from corpus_tools.studio.retraining import RetrainMode, RetrainOutcome
 
 MODEL_CLASS = "corpus_tools.ZhWorkSafetyPrelabel"
 DEFAULT_RETRAIN_AFTER = 20
@@ -171,6 +171,7 @@ def _task_id(task: Any) -> Any:
 
 
 Retrainer = Callable[[str, Path], RetrainOutcome]  # (project title, current model dir)
+Requeuer = Callable[[str, ServedModel], Any]  # (project title, the model just swapped in)
 
 
 @dataclass
@@ -180,9 +181,11 @@ class BackendState:
     served: ServedModel
     retrain: Retrainer | None
     retrain_after: int = DEFAULT_RETRAIN_AFTER
+    requeue: Requeuer | None = None  # after a swap: re-score the unlabelled tasks
     new_annotations: int = 0
     retraining: bool = False
     last_retrain: str = ""  # a one-line outcome, shown by /health
+    last_requeue: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -204,28 +207,49 @@ class BackendState:
             self._thread.join(timeout)
 
     def _run_retrain(self, project: str) -> None:
+        swapped: ServedModel | None = None
         try:
             outcome = self.retrain(project, self.served.model_dir)
             if not outcome.accepted:
                 self.last_retrain = (
-                    f"kept {self.served.model_version}: new model scored {outcome.new_score} "
-                    f"< {outcome.old_score} on held-out notices"
+                    f"kept {self.served.model_version}: new model ({outcome.mode} retrain) scored "
+                    f"{outcome.new_score} < {outcome.old_score} of {outcome.compared_with} "
+                    "on held-out notices"
                 )
                 return
             candidate = load_served_model(outcome.model_dir)  # loaded before the swap
             with self._lock:
                 self.served = candidate
+            swapped = candidate
             self.last_retrain = (
                 f"now {candidate.model_version}: {outcome.new_score} >= {outcome.old_score} "
-                f"on held-out notices, {outcome.n_new_units} new units, {outcome.seconds} s"
+                f"of {outcome.compared_with} on held-out notices, {outcome.mode} retrain on "
+                f"{outcome.n_new_units} new units, {outcome.seconds} s"
             )
         except Exception as error:  # any failure leaves the served model as it was
             self.last_retrain = f"retrain failed, kept {self.served.model_version}: {error}"
             log.exception("retrain failed")
         finally:
+            log.info(self.last_retrain)
+            if swapped is not None and self.requeue is not None:
+                self._run_requeue(project, swapped)
             with self._lock:
                 self.retraining = False
-            log.info(self.last_retrain)
+
+    def _run_requeue(self, project: str, served: ServedModel) -> None:
+        """Re-score the unlabelled tasks with the model just swapped in; a failure here
+        is logged and shown by /health, the swap stands."""
+        try:
+            report = self.requeue(project, served)
+            self.last_requeue = (
+                f"{report.predictions_created} of {report.tasks_unlabelled} unlabelled tasks "
+                f"re-scored with {report.model_version} in {report.seconds} s; "
+                f"view {report.view_id} orders them least certain first"
+            )
+        except Exception as error:
+            self.last_requeue = f"re-scoring the queue with {served.model_version} failed: {error}"
+            log.exception("requeue failed")
+        log.info(self.last_requeue)
 
 
 # ---------------------------------------------------------------- the app
@@ -255,6 +279,7 @@ def create_app(state: BackendState) -> Starlette:
                 "model_version": served.model_version,
                 "retraining": state.retraining,
                 "last_retrain": state.last_retrain,
+                "last_requeue": state.last_requeue,
             }
         )
 
@@ -333,10 +358,13 @@ def backend_state(
     work_dir: Path,
     retrain_after: int = DEFAULT_RETRAIN_AFTER,
     retrain_steps: int | None = None,
+    retrain_mode: RetrainMode = RetrainMode.LIGHT,
+    requeue: bool = True,
     url: str | None = None,
     api_key: str | None = None,
 ) -> BackendState:
-    """Load the model once and wire the retrain job (none without a seed export)."""
+    """Load the model once and wire the retrain job (none without a seed export) and,
+    with `requeue`, the re-scoring of the project's unlabelled tasks after each swap."""
     from corpus_tools.studio.retraining import DEFAULT_RETRAIN_STEPS, retrain_model
 
     served = load_served_model(model_dir)
@@ -354,14 +382,31 @@ def backend_state(
             work_dir=Path(work_dir),
             url=url,
             api_key=api_key,
+            mode=RetrainMode(retrain_mode),
             max_steps=retrain_steps or DEFAULT_RETRAIN_STEPS,
         )
 
+    def rescore(project: str, model: ServedModel) -> Any:
+        from corpus_tools.studio.requeue import requeue_project
+
+        return requeue_project(project, model, url=url, api_key=api_key)
+
+    if seed_export is not None:
+        # scikit-learn takes seconds to import: pay it now, not in the first retrain
+        threading.Thread(target=_import_fitting, name="import-sklearn", daemon=True).start()
     return BackendState(
         served=served,
         retrain=retrain if seed_export is not None else None,
         retrain_after=retrain_after,
+        requeue=rescore if requeue else None,
     )
+
+
+def _import_fitting() -> None:
+    import importlib
+
+    for module in ("sklearn.linear_model", "sklearn.feature_extraction.text", "datasets"):
+        importlib.import_module(module)
 
 
 def serve(state: BackendState, *, host: str = "127.0.0.1", port: int = 9090) -> None:
