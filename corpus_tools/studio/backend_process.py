@@ -25,9 +25,10 @@ from corpus_tools.studio.connection import ENV_API_KEY, ENV_URL, studio_home
 from corpus_tools.studio.server import (
     _free_port,
     _log_tail,
-    _pid_alive,
     _port_is_free,
     _terminate,
+    read_running_pid,
+    spawn_detached,
 )
 
 DEFAULT_BACKEND_PORT = 9090
@@ -99,21 +100,8 @@ def _log_path(home: Path) -> Path:
     return home / "backend.log"
 
 
-def _is_backend(pid: int) -> bool:
-    """True if `pid` runs `serve-model` (guards against a reused pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return _pid_alive(pid)  # no /proc (macOS): trust the pid file
-    return b"serve-model" in cmdline
-
-
 def _read_pid(home: Path) -> int | None:
-    try:
-        pid = int(_pid_path(home).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if _pid_alive(pid) and _is_backend(pid) else None
+    return read_running_pid(_pid_path(home), b"serve-model")
 
 
 def _read_state(home: Path) -> dict[str, Any]:
@@ -239,18 +227,9 @@ def start_backend(
             command += ["--retrain-after", str(retrain_after)]
         if retrain_steps:
             command += ["--retrain-steps", str(retrain_steps)]
-        log_offset = log_path.stat().st_size if log_path.exists() else 0
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=home,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: `studio stop` ends it with its children
-            )
-        _pid_path(home).write_text(str(process.pid))
+        process, log_offset = spawn_detached(
+            command, cwd=home, env=env, log_path=log_path, pid_path=_pid_path(home)
+        )
         try:
             health = _wait_until_healthy(process, url, log_path, timeout)
         except BaseException:

@@ -136,21 +136,47 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _is_label_studio(pid: int) -> bool:
-    """True if `pid` runs Label Studio's server (guards against a reused pid)."""
+def _runs(pid: int, marker: bytes) -> bool:
+    """True if `pid`'s command line holds `marker` (guards against a reused pid)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return _pid_alive(pid)  # no /proc (macOS): trust the pid file
-    return b"label_studio" in cmdline
+    return marker in cmdline
+
+
+def spawn_detached(
+    command: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, pid_path: Path
+) -> tuple[subprocess.Popen, int]:
+    """Start a server in its own process group (so a stop ends it with its children),
+    output appended to `log_path`, its pid written to `pid_path`. Returns the process
+    and the log's size before it started (where its own lines begin)."""
+    log_offset = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_path.write_text(str(process.pid))
+    return process, log_offset
+
+
+def read_running_pid(pid_file: Path, marker: bytes) -> int | None:
+    """The pid in `pid_file` if that process is alive and still runs `marker`."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) and _runs(pid, marker) else None
 
 
 def _read_pid(home: Path) -> int | None:
-    try:
-        pid = int(_pid_path(home).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if _pid_alive(pid) and _is_label_studio(pid) else None
+    return read_running_pid(_pid_path(home), b"label_studio")
 
 
 def _healthy(url: str, timeout: float = 2.0) -> bool:
@@ -347,18 +373,9 @@ def start_server(
         "--data-dir",
         str(data_dir),
     ]
-    log_offset = log_path.stat().st_size if log_path.exists() else 0
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=home,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop kills runserver's children too
-        )
-    _pid_path(home).write_text(str(process.pid))
+    process, log_offset = spawn_detached(
+        command, cwd=home, env=env, log_path=log_path, pid_path=_pid_path(home)
+    )
     try:
         url = _wait_until_serving(process, log_path, log_offset, host, timeout)
         port = int(url.rsplit(":", 1)[1])
