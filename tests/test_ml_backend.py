@@ -420,11 +420,13 @@ def test_label_studio_connects_the_backend_and_shows_its_predictions(
     # an annotator accepts the suggestion: Label Studio's webhook reaches the backend,
     # which pulls the project, retrains on seed + annotation and scores on held-out notices
     client.annotations.create(id=task.id, result=predictions[0].result, lead_time=3.0)
+    # the retrain runs in a child process: /health answers within Label Studio's
+    # ~1 s the whole time (timeout=1 raises otherwise)
     deadline = time.monotonic() + 300
-    health = httpx.get(backend_process + "/health").json()
+    health = httpx.get(backend_process + "/health", timeout=1).json()
     while time.monotonic() < deadline and (health["retraining"] or not health["last_retrain"]):
-        time.sleep(1)
-        health = httpx.get(backend_process + "/health").json()
+        time.sleep(0.1)
+        health = httpx.get(backend_process + "/health", timeout=1).json()
     assert health["last_retrain"].startswith(("now ", "kept ")), health["last_retrain"]
     if health["last_retrain"].startswith("now "):
         assert health["model_version"] != version
@@ -459,3 +461,36 @@ def test_connect_model_says_one_line_when_the_backend_is_down():
     assert result.exit_code == 1
     assert "ML backend is not reachable" in result.output and "serve-model" in result.output
     assert "Traceback" not in result.output
+
+
+def _exit_at_once() -> None:
+    import os
+
+    os._exit(3)  # a retrain killed half-way (OOM killer, kill -9)
+
+
+def test_a_retrain_runs_in_a_child_process_and_a_killed_one_is_an_error_here():
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from corpus_tools.studio.ml_backend import in_child_process
+
+    assert in_child_process(os.getpid) != os.getpid()
+    with pytest.raises(BrokenProcessPool):
+        in_child_process(_exit_at_once)
+
+
+def test_a_killed_retrain_leaves_the_served_model_serving(served):
+    from corpus_tools.studio.ml_backend import in_child_process
+
+    client, state = _client(
+        served, retrain=lambda project, current: in_child_process(_exit_at_once)
+    )
+    before = client.get("/health").json()["model_version"]
+    assert state.start_retrain("p")
+    state.wait_for_retrain(60)
+    health = client.get("/health").json()
+    assert health["model_version"] == before and health["retraining"] is False
+    assert health["last_retrain"].startswith("retrain failed, kept ")
+    task = {"id": 1, "data": {"text": "各单位要加强检查。"}}
+    assert client.post("/predict", json={"tasks": [task]}).status_code == 200
