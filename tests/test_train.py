@@ -558,3 +558,40 @@ def test_heading_block_is_learned_stored_and_read_from_the_doc(tmp_path):
     docs = list(loaded.pipe(make_docs(nlp, probe, under)))
     assert docs[0].user_data[HEADING_KEY] == "应急处置"
     assert docs[0].cats["emergency"] == pytest.approx(float(first[emergency]))
+
+
+def test_word_block_is_learned_stored_and_read(tmp_path):
+    from spacy.training import Example
+
+    from corpus_tools.model import CharNgramCats
+    from corpus_tools.model.char_ngram_cats import WORD_MARK, words
+
+    assert words("各单位要加强安全生产检查。")[:3] == ["各", "单位", "要"]
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    texts = {
+        "training": ["要组织安全生产培训。", "要开展应急演练培训。", "要加强岗位技能培训。"],
+        "oversight": ["要开展安全生产督查。", "要组织专项督导检查。", "要加强日常巡查检查。"],
+    }
+    examples = [
+        Example.from_dict(nlp.make_doc(t), {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
+        for label, ts in texts.items()
+        for t in ts
+    ]
+    with_words = CharNgramCats(
+        "c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, word_weight=1.0
+    )
+    with_words.initialize(lambda: examples)
+    without = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
+    without.initialize(lambda: examples)
+    assert any(g.startswith(WORD_MARK) for g in with_words.vocab)
+    assert not any(g.startswith(WORD_MARK) for g in without.vocab)
+    with_words.to_disk(tmp_path / "c")
+    loaded = CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=False, weight=1.0)
+    loaded.from_disk(tmp_path / "c")
+    probe = ["要组织专项培训。", "要开展专项督查。"]
+    assert loaded.word_weight == 1.0
+    assert loaded.batch_probabilities(probe) == pytest.approx(with_words.batch_probabilities(probe))
+    assert loaded.batch_probabilities(probe) != pytest.approx(without.batch_probabilities(probe))
+    training, oversight = MEASURE_TYPES.index("training"), MEASURE_TYPES.index("oversight")
+    first, second = loaded.batch_probabilities(probe)
+    assert first[training] > first[oversight] and second[oversight] > second[training]

@@ -38,6 +38,16 @@ def char_ngrams(text: str, low: int, high: int) -> list[str]:
 FIRST_CLAUSE_MARK = "\x01"  # keeps first-clause n-grams apart from the body's in one vocabulary
 CUE_MARK = "\x02"  # cue words are features no character n-gram can spell
 HEADING_MARK = "\x03"  # n-grams of the section heading above the unit
+WORD_MARK = "\x04"  # jieba words of the text
+
+
+def words(text: str) -> list[str]:
+    """jieba's words of a text (its dictionary ships in the wheel; loaded on first use)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    return [w for w in jieba.lcut(text.lower(), HMM=False) if not w.isspace()]
+
 
 # What a sentence does, whoever wrote it: an order has a modal or a directive
 # verb; a finding states a defect and orders nothing; a purpose clause, a
@@ -102,6 +112,7 @@ class CharNgramCats:
         cues: bool = False,
         min_df: int = 1,
         heading_weight: float = 0.0,
+        word_weight: float = 0.0,
     ) -> None:
         self.name = name
         self.cues = cues
@@ -113,6 +124,7 @@ class CharNgramCats:
         self.strip_markers = strip_markers
         self.first_clause_weight = first_clause_weight
         self.heading_weight = heading_weight
+        self.word_weight = word_weight
         self.labels: tuple[str, ...] = ()
         self.vocab: dict[str, int] = {}
         self.idf = numpy.zeros(0, dtype="float32")
@@ -120,6 +132,7 @@ class CharNgramCats:
         self.intercept = numpy.zeros(0, dtype="float32")
         self._first: dict[str, int] | None = None  # see _block_vocab
         self._heading: dict[str, int] | None = None
+        self._words: dict[str, int] | None = None
         self._coef: numpy.ndarray | None = None  # see _coef64
 
     def initialize(self, get_examples: Callable, *, nlp: Language | None = None) -> None:
@@ -160,10 +173,11 @@ class CharNgramCats:
         def body_features(text: str) -> list[str]:
             return char_ngrams(text, low, high) + (cue_words(text) if self.cues else [])
 
-        def vectorizer(*, body: bool = False) -> TfidfVectorizer:
+        def vectorizer(*, body: bool = False, analyzer=None) -> TfidfVectorizer:
             # `char_ngrams` is scikit-learn's analyzer="char"; the body adds the cue words
             return TfidfVectorizer(
-                analyzer=body_features if body else lambda t: char_ngrams(t, low, high),
+                analyzer=analyzer
+                or (body_features if body else lambda t: char_ngrams(t, low, high)),
                 sublinear_tf=True,
                 min_df=self.min_df,
                 dtype=numpy.float32,
@@ -174,19 +188,20 @@ class CharNgramCats:
         body_vectorizer = vectorizer(body=True)
         features = body_vectorizer.fit_transform([body for body, _ in parts])
         self.vocab = {g: int(i) for g, i in body_vectorizer.vocabulary_.items()}
-        self._first = self._heading = None
+        self._first = self._heading = self._words = None
         idf = [body_vectorizer.idf_]
         # further blocks: (mark, texts, weight), each its own TF-IDF vocabulary
         extra = [
             (FIRST_CLAUSE_MARK, [clause for _, clause in parts], self.first_clause_weight),
             (HEADING_MARK, headings, self.heading_weight),
+            (WORD_MARK, [body for body, _ in parts], self.word_weight),
         ]
         for mark, block_texts, block_weight in extra:
             if block_weight <= 0 or not any(block_texts):
                 continue
             from scipy.sparse import hstack
 
-            block_vectorizer = vectorizer()
+            block_vectorizer = vectorizer(analyzer=words if mark == WORD_MARK else None)
             block = block_vectorizer.fit_transform(block_texts)
             features = hstack([features, block * block_weight]).tocsr()
             offset = len(self.vocab)
@@ -234,6 +249,9 @@ class CharNgramCats:
         heading_vocab = self._block_vocab(HEADING_MARK) if self.heading_weight > 0 else {}
         if heading_vocab:
             blocks.append((heading_vocab, self.heading_weight))
+        word_vocab = self._block_vocab(WORD_MARK) if self.word_weight > 0 else {}
+        if word_vocab:
+            blocks.append((word_vocab, self.word_weight))
         headings = headings or [""] * len(texts)
         low, high = self.ngram_range
         columns: list[int] = []
@@ -241,11 +259,16 @@ class CharNgramCats:
         segments: list[int] = []  # one id per (text, block): each is L2-normalised alone
         scales: list[float] = []
         for text, heading in zip(texts, headings, strict=True):
-            parts = (*measure_text(text, strip_markers=self.strip_markers), heading)
-            if self.first_clause_weight <= 0:
-                parts = (parts[0], parts[2])
-            for block, ((vocab, scale), part) in enumerate(zip(blocks, parts, strict=False)):
-                grams = char_ngrams(part, low, high)
+            body, first = measure_text(text, strip_markers=self.strip_markers)
+            parts = [body]
+            if self.first_clause_weight > 0:
+                parts.append(first)
+            if heading_vocab:
+                parts.append(heading)
+            if word_vocab:
+                parts.append(None)  # the body's words, not its n-grams
+            for block, ((vocab, scale), part) in enumerate(zip(blocks, parts, strict=True)):
+                grams = words(body) if part is None else char_ngrams(part, low, high)
                 if block == 0 and self.cues:
                     grams += cue_words(part)
                 # counted in C, the unknown n-grams (None) dropped after: a Python
@@ -279,7 +302,9 @@ class CharNgramCats:
 
     def _block_vocab(self, mark: str) -> dict[str, int]:
         """A further block's n-grams without their mark, built once."""
-        attribute = "_first" if mark == FIRST_CLAUSE_MARK else "_heading"
+        attribute = {FIRST_CLAUSE_MARK: "_first", HEADING_MARK: "_heading", WORD_MARK: "_words"}[
+            mark
+        ]
         if getattr(self, attribute) is None:
             block = {g[1:]: i for g, i in self.vocab.items() if g.startswith(mark)}
             setattr(self, attribute, block)
@@ -290,7 +315,7 @@ class CharNgramCats:
 
     def __getstate__(self) -> dict:
         # the caches are rebuilt from vocab and coef; no need to ship them
-        return {**self.__dict__, "_first": None, "_heading": None, "_coef": None}
+        return {**self.__dict__, "_first": None, "_heading": None, "_words": None, "_coef": None}
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 256) -> Iterator[Doc]:
         if not self.labels or self.weight <= 0.0:
@@ -323,6 +348,7 @@ class CharNgramCats:
                     "first_clause_weight": self.first_clause_weight,
                     "cues": self.cues,
                     "heading_weight": self.heading_weight,
+                    "word_weight": self.word_weight,
                 },
                 ensure_ascii=False,
             ),
@@ -342,9 +368,10 @@ class CharNgramCats:
         self.first_clause_weight = float(cfg.get("first_clause_weight", 0.0))
         self.cues = bool(cfg.get("cues", False))
         self.heading_weight = float(cfg.get("heading_weight", 0.0))
+        self.word_weight = float(cfg.get("word_weight", 0.0))
         grams = json.loads((path / "ngrams.json").read_text(encoding="utf-8"))
         self.vocab = {g: i for i, g in enumerate(grams)}
-        self._first = self._heading = None
+        self._first = self._heading = self._words = None
         with numpy.load(path / "weights.npz", allow_pickle=False) as arrays:
             self.idf = arrays["idf"]
             self.coef = arrays["coef"]
@@ -366,6 +393,7 @@ class CharNgramCats:
         "cues": False,
         "min_df": 1,
         "heading_weight": 0.0,
+        "word_weight": 0.0,
     },
 )
 def make_char_ngram_cats(
@@ -380,6 +408,7 @@ def make_char_ngram_cats(
     cues: bool,
     min_df: int,
     heading_weight: float,
+    word_weight: float,
 ) -> CharNgramCats:
     return CharNgramCats(
         name,
@@ -392,4 +421,5 @@ def make_char_ngram_cats(
         cues=cues,
         min_df=min_df,
         heading_weight=heading_weight,
+        word_weight=word_weight,
     )
