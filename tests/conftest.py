@@ -281,3 +281,25 @@ def background_backend(tmp_path_factory):
     yield start
     for home in homes:
         stop_backend(home=home)
+
+
+# --- browser fixture ---
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (`.ci/run` installs it); Playwright's own download fails here
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright; closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 from test_studio import notice_units, sdk, unique_title
-from test_studio_browser import CHROMIUM
 
 from corpus_tools import studio
 from corpus_tools.schema import MEASURE_TYPE_NAMES_ZH, SPAN_LABEL_NAMES_ZH, MeasureType, SpanLabel
@@ -104,9 +103,8 @@ def _wait_for_retrain(backend_url: str, timeout: float = 300) -> dict:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_suggestions_are_drawn_and_annotations_retrain_the_served_model(
-    studio_server, background_backend, tiny_model, tiny_export, tmp_path: Path
+    studio_server, background_backend, tiny_model, tiny_export, chromium, tmp_path: Path
 ):
-    from playwright.sync_api import sync_playwright
 
     title = unique_title("live-model")
     access = {"url": studio_server.url, "api_key": studio_server.api_key}
@@ -128,58 +126,50 @@ def test_suggestions_are_drawn_and_annotations_retrain_the_served_model(
     }
     first = units[0]  # 各县（区）人民政府要在2025年6月底前完成…: a body and a deadline
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            _login(page, studio_server)
+    browser = chromium
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    _login(page, studio_server)
 
-            # 1. the suggestion is drawn: the measure type chosen, the spans highlighted
-            drawn = _open_task(page, studio_server, project_id, task_ids[first.unit_id], first.text)
-            (suggestion,) = client.predictions.list(task=task_ids[first.unit_id])
-            assert suggestion.model_version == info.model_version
-            expected = _expected(suggestion, first.text)
-            assert drawn["choices"] == expected["choices"] and len(drawn["choices"]) == 1
-            assert sorted(drawn["spans"]) == sorted(expected["spans"])
-            assert any(label == "责任主体" for _, label, _, _ in drawn["spans"])
-            page.screenshot(path=str(tmp_path / "suggestion.png"), full_page=True)
+    # 1. the suggestion is drawn: the measure type chosen, the spans highlighted
+    drawn = _open_task(page, studio_server, project_id, task_ids[first.unit_id], first.text)
+    (suggestion,) = client.predictions.list(task=task_ids[first.unit_id])
+    assert suggestion.model_version == info.model_version
+    expected = _expected(suggestion, first.text)
+    assert drawn["choices"] == expected["choices"] and len(drawn["choices"]) == 1
+    assert sorted(drawn["spans"]) == sorted(expected["spans"])
+    assert any(label == "责任主体" for _, label, _, _ in drawn["spans"])
+    page.screenshot(path=str(tmp_path / "suggestion.png"), full_page=True)
 
-            # 2. the annotator accepts it through the UI …
-            page.get_by_role("button", name="Submit").click()
-            deadline = time.monotonic() + 30
-            while not client.annotations.list(id=task_ids[first.unit_id]):
-                assert time.monotonic() < deadline, "the UI's submit stored no annotation"
-                time.sleep(0.5)
-            (submitted,) = client.annotations.list(id=task_ids[first.unit_id])
-            assert _items(submitted.result) == _items(suggestion.result)
-            # … and the next ones through the API, up to the retrain threshold
-            for unit in units[1:RETRAIN_AFTER]:
-                task_id = task_ids[unit.unit_id]
-                client.tasks.get(id=task_id)
-                (prediction,) = client.predictions.list(task=task_id)
-                client.annotations.create(id=task_id, result=prediction.result, lead_time=2.0)
+    # 2. the annotator accepts it through the UI …
+    page.get_by_role("button", name="Submit").click()
+    deadline = time.monotonic() + 30
+    while not client.annotations.list(id=task_ids[first.unit_id]):
+        assert time.monotonic() < deadline, "the UI's submit stored no annotation"
+        time.sleep(0.5)
+    (submitted,) = client.annotations.list(id=task_ids[first.unit_id])
+    assert _items(submitted.result) == _items(suggestion.result)
+    # … and the next ones through the API, up to the retrain threshold
+    for unit in units[1:RETRAIN_AFTER]:
+        task_id = task_ids[unit.unit_id]
+        client.tasks.get(id=task_id)
+        (prediction,) = client.predictions.list(task=task_id)
+        client.annotations.create(id=task_id, result=prediction.result, lead_time=2.0)
 
-            # 3. the webhook count reached the threshold: a background retrain swaps the model
-            health = _wait_for_retrain(info.url)
-            assert health["last_retrain"].startswith("now "), health["last_retrain"]
-            new_version = health["model_version"]
-            assert new_version != info.model_version
+    # 3. the webhook count reached the threshold: a background retrain swaps the model
+    health = _wait_for_retrain(info.url)
+    assert health["last_retrain"].startswith("now "), health["last_retrain"]
+    new_version = health["model_version"]
+    assert new_version != info.model_version
 
-            # 4. the next task opened is suggested by the retrained model
-            later = [u for u in notice_units("live2") if u.kind == "body"][0]
-            studio.push_units([later], project=title, **access)
-            later_id = task_index(client, studio_server.url, project_id)[later.unit_id][0]
-            drawn = _open_task(page, studio_server, project_id, later_id, later.text)
-            (fresh,) = client.predictions.list(task=later_id)
-            assert fresh.model_version == new_version
-            expected = _expected(fresh, later.text)
-            assert drawn["choices"] == expected["choices"]
-            assert sorted(drawn["spans"]) == sorted(expected["spans"])
-            assert new_version[-6:] in page.inner_text("body")  # the prediction's tab
-            page.screenshot(path=str(tmp_path / "after-retrain.png"), full_page=True)
-        finally:
-            browser.close()
+    # 4. the next task opened is suggested by the retrained model
+    later = [u for u in notice_units("live2") if u.kind == "body"][0]
+    studio.push_units([later], project=title, **access)
+    later_id = task_index(client, studio_server.url, project_id)[later.unit_id][0]
+    drawn = _open_task(page, studio_server, project_id, later_id, later.text)
+    (fresh,) = client.predictions.list(task=later_id)
+    assert fresh.model_version == new_version
+    expected = _expected(fresh, later.text)
+    assert drawn["choices"] == expected["choices"]
+    assert sorted(drawn["spans"]) == sorted(expected["spans"])
+    assert new_version[-6:] in page.inner_text("body")  # the prediction's tab
+    page.screenshot(path=str(tmp_path / "after-retrain.png"), full_page=True)

@@ -13,8 +13,6 @@ import pytest
 
 from corpus_tools.report import GroupBy, build_report
 
-CHROMIUM = "/usr/bin/chromium"
-
 # Per chart: its marks (Vega's SVG puts each mark in a `role-mark` group) with
 # their drawn size, and the CJK text it holds.
 CHART_MARKS_JS = """() => [...document.querySelectorAll('figure.chart')].map(figure => {
@@ -31,8 +29,7 @@ CHART_MARKS_JS = """() => [...document.querySelectorAll('figure.chart')].map(fig
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_report_opens_offline_with_every_chart_drawn(sample_prelabels, tmp_path: Path):
-    from playwright.sync_api import sync_playwright
+def test_report_opens_offline_with_every_chart_drawn(sample_prelabels, chromium, tmp_path: Path):
 
     result = build_report([sample_prelabels], tmp_path / "report", by=GroupBy.ISSUER)
     records = [
@@ -49,35 +46,23 @@ def test_report_opens_offline_with_every_chart_drawn(sample_prelabels, tmp_path:
     requests: list[str] = []
     console_errors: list[str] = []
     page_errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.on("request", lambda request: requests.append(request.url))
-            page.on(
-                "console",
-                lambda message: (
-                    console_errors.append(message.text) if message.type == "error" else None
-                ),
-            )
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-            page.goto(result.index.as_uri(), wait_until="load")
-            page.wait_for_load_state("networkidle")
+    browser = chromium
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.on("request", lambda request: requests.append(request.url))
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(result.index.as_uri(), wait_until="load")
+    page.wait_for_load_state("networkidle")
 
-            charts = page.evaluate(CHART_MARKS_JS)
-            counts = {
-                name: int(page.locator(f'[data-count="{name}"]').inner_text()) for name in expected
-            }
-            inputs_row = page.locator('[data-testid="inputs"] tbody tr').first.inner_text()
-            unplaced_rows = page.locator('[data-testid="deadlines-unplaced"] tbody tr').count()
-            screenshot = tmp_path / "report.png"
-            page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+    charts = page.evaluate(CHART_MARKS_JS)
+    counts = {name: int(page.locator(f'[data-count="{name}"]').inner_text()) for name in expected}
+    inputs_row = page.locator('[data-testid="inputs"] tbody tr').first.inner_text()
+    unplaced_rows = page.locator('[data-testid="deadlines-unplaced"] tbody tr').count()
+    screenshot = tmp_path / "report.png"
+    page.screenshot(path=str(screenshot), full_page=True)
     print(f"report screenshot: {screenshot}")
 
     assert console_errors == [] and page_errors == []

@@ -21,8 +21,6 @@ from corpus_tools.schema import (
 )
 from corpus_tools.studio.projects import find_project, task_index
 
-CHROMIUM = "/usr/bin/chromium"
-
 # The visible text node holding `fragment` (the Data Manager keeps hidden
 # copies of task text), as a viewport rectangle to drag the mouse across.
 VISIBLE_RANGE_JS = """([needle, fragment]) => {
@@ -47,8 +45,10 @@ VISIBLE_RANGE_JS = """([needle, fragment]) => {
 @pytest.mark.browser
 @pytest.mark.integration
 @pytest.mark.slow
-def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, tmp_path: Path):
-    from playwright.sync_api import expect, sync_playwright
+def test_labeling_page_shows_context_and_choices_and_stores_ids(
+    studio_server, chromium, tmp_path: Path
+):
+    from playwright.sync_api import expect
 
     title = unique_title("browser")
     units = notice_units()
@@ -61,59 +61,49 @@ def test_labeling_page_shows_context_and_choices_and_stores_ids(studio_server, t
     unit = units[3]  # SENTENCES[1], between SENTENCES[0] and SENTENCES[2]
     task_id = task_ids[unit.unit_id]
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.goto(f"{studio_server.url}/user/login/")
-            page.fill('input[name="email"]', studio_server.username)
-            page.fill('input[name="password"]', studio_server.password)
-            page.click('button[type="submit"], input[type="submit"]')
-            page.wait_for_load_state("networkidle")
-            page.goto(f"{studio_server.url}/projects/{project_id}/data?task={task_id}")
-            page.wait_for_selector(
-                f"text={MEASURE_TYPE_NAMES_ZH[MeasureType.OTHER]}", timeout=90_000
-            )
+    browser = chromium
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{studio_server.url}/user/login/")
+    page.fill('input[name="email"]', studio_server.username)
+    page.fill('input[name="password"]', studio_server.password)
+    page.click('button[type="submit"], input[type="submit"]')
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{studio_server.url}/projects/{project_id}/data?task={task_id}")
+    page.wait_for_selector(f"text={MEASURE_TYPE_NAMES_ZH[MeasureType.OTHER]}", timeout=90_000)
 
-            # The panels render one after another: wait for each text (a loaded
-            # CI machine once read the page before the title had come).
-            for shown in (
-                SENTENCES[1],  # the sentence
-                unit.title,
-                "一、压实安全生产责任 › （一）强化党政领导责任",
-                unit.item_parenthetical,
-                SENTENCES[0],  # the sentence before
-                SENTENCES[2],  # the sentence after
-            ):
-                expect(page.locator("body")).to_contain_text(shown, timeout=30_000)
-            body = page.inner_text("body")
-            for name in MEASURE_TYPE_NAMES_ZH.values():
-                assert name in body, name
-            for label in SpanLabel:
-                assert SPAN_LABEL_NAMES_ZH[label] in body and label.value in body, label
+    # The panels render one after another: wait for each text (a loaded
+    # CI machine once read the page before the title had come).
+    for shown in (
+        SENTENCES[1],  # the sentence
+        unit.title,
+        "一、压实安全生产责任 › （一）强化党政领导责任",
+        unit.item_parenthetical,
+        SENTENCES[0],  # the sentence before
+        SENTENCES[2],  # the sentence after
+    ):
+        expect(page.locator("body")).to_contain_text(shown, timeout=30_000)
+    body = page.inner_text("body")
+    for name in MEASURE_TYPE_NAMES_ZH.values():
+        assert name in body, name
+    for label in SpanLabel:
+        assert SPAN_LABEL_NAMES_ZH[label] in body and label.value in body, label
 
-            # Label as an annotator: a measure type, then 市应急局 as RESPONSIBLE_BODY.
-            page.get_by_text(MEASURE_TYPE_NAMES_ZH[MeasureType.ENFORCEMENT]).first.click()
-            page.get_by_text(SpanLabel.RESPONSIBLE_BODY.value).first.click()
-            box = page.evaluate(VISIBLE_RANGE_JS, [SENTENCES[1][:10], "市应急局"])
-            assert box, "the sentence is not visible on the labeling page"
-            middle = (box["top"] + box["bottom"]) / 2
-            page.mouse.move(box["left"] + 1, middle)
-            page.mouse.down()
-            page.mouse.move(box["right"] - 1, middle, steps=5)
-            page.mouse.up()
-            page.wait_for_timeout(500)
-            screenshot = tmp_path / "labeling-page.png"
-            page.screenshot(path=str(screenshot), full_page=True)
-            assert screenshot.stat().st_size > 10_000
-            page.get_by_role("button", name="Submit").click()
-            page.wait_for_timeout(1500)
-        finally:
-            browser.close()
+    # Label as an annotator: a measure type, then 市应急局 as RESPONSIBLE_BODY.
+    page.get_by_text(MEASURE_TYPE_NAMES_ZH[MeasureType.ENFORCEMENT]).first.click()
+    page.get_by_text(SpanLabel.RESPONSIBLE_BODY.value).first.click()
+    box = page.evaluate(VISIBLE_RANGE_JS, [SENTENCES[1][:10], "市应急局"])
+    assert box, "the sentence is not visible on the labeling page"
+    middle = (box["top"] + box["bottom"]) / 2
+    page.mouse.move(box["left"] + 1, middle)
+    page.mouse.down()
+    page.mouse.move(box["right"] - 1, middle, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    screenshot = tmp_path / "labeling-page.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_timeout(1500)
 
     annotations = client.annotations.list(id=task_id)
     assert len(annotations) == 1
