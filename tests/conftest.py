@@ -303,3 +303,52 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+# --- Label Studio JSON ---
+
+
+def annotated_task(
+    task_id: int,
+    *,
+    unit_id: str,
+    doc_id: str,
+    unit_index: int,
+    text: str,
+    measure_type: str,
+    spans: list[tuple[int, int, str]],
+) -> dict:
+    """One annotated task as Label Studio exports it (what the ML backend pulls)."""
+    result = [
+        {
+            "from_name": "measure_type",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [measure_type]},
+        }
+    ] + [
+        {
+            "from_name": "spans",
+            "to_name": "text",
+            "type": "labels",
+            "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]},
+        }
+        for s, e, label in spans
+    ]
+    return {
+        "id": task_id,
+        "data": {
+            "unit_id": unit_id,
+            "doc_id": doc_id,
+            "unit_index": unit_index,
+            "text": text,
+            "kind": "body",
+            "section_path": [],
+            "item_responsible_bodies": [],
+            "title": "t",
+            "date": "2025-03-06",
+        },
+        "annotations": [
+            {"id": task_id, "result": result, "completed_by": 1, "was_cancelled": False}
+        ],
+    }

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import annotated_task
 
 from corpus_tools.errors import ModelError
 from corpus_tools.schema import MEASURE_TYPES
@@ -38,45 +39,18 @@ def _seed(tiny_export):
 
 def _tasks(units, *, relabel: bool = False, prefix: str = "new") -> list[dict]:
     """Label Studio JSON of annotated tasks for `units` (GoldUnits), in new notices."""
-    tasks = []
-    for i, unit in enumerate(units):
-        measure_type = _rotated(unit.measure_type) if relabel else unit.measure_type
-        result = [
-            {
-                "from_name": "measure_type",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": [measure_type]},
-            }
-        ] + [
-            {
-                "from_name": "spans",
-                "to_name": "text",
-                "type": "labels",
-                "value": {"start": s, "end": e, "text": unit.text[s:e], "labels": [label]},
-            }
-            for s, e, label in unit.spans
-        ]
-        tasks.append(
-            {
-                "id": i + 1,
-                "data": {
-                    "unit_id": f"{prefix}-{i}",
-                    "doc_id": f"{prefix}-doc{i // 10}",
-                    "unit_index": i % 10,
-                    "text": unit.text,
-                    "kind": "body",
-                    "section_path": [],
-                    "item_responsible_bodies": [],
-                    "title": "t",
-                    "date": "2025-03-06",
-                },
-                "annotations": [
-                    {"id": i + 1, "result": result, "completed_by": 1, "was_cancelled": False}
-                ],
-            }
+    return [
+        annotated_task(
+            i + 1,
+            unit_id=f"{prefix}-{i}",
+            doc_id=f"{prefix}-doc{i // 10}",
+            unit_index=i % 10,
+            text=unit.text,
+            measure_type=_rotated(unit.measure_type) if relabel else unit.measure_type,
+            spans=list(unit.spans),
         )
-    return tasks
+        for i, unit in enumerate(units)
+    ]
 
 
 def _measure_types(model_dir: Path, texts) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import annotated_task
 from starlette.testclient import TestClient
 
 from corpus_tools.label_config import sentence_tagging_config
@@ -220,48 +221,18 @@ def test_retrain_model_trains_on_seed_plus_annotations_and_scores_held_out(
     from corpus_tools.studio import retraining
 
     train = export_split(load_export(tiny_export), "train", source="tiny")
-    tasks = []
-    for i, row in enumerate(train.select(range(30))):
-        result = [
-            {
-                "from_name": "measure_type",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": [MEASURE_TYPES[row["measure_type"]]]},
-            }
-        ] + [
-            {
-                "from_name": "spans",
-                "to_name": "text",
-                "type": "labels",
-                "value": {
-                    "start": s["start"],
-                    "end": s["end"],
-                    "text": s["text"],
-                    "labels": [SPAN_LABELS[s["label"]]],
-                },
-            }
-            for s in row["spans"]
-        ]
-        tasks.append(
-            {
-                "id": i + 1,
-                "data": {
-                    "unit_id": f"new-{i}",
-                    "doc_id": f"new-doc{i // 10}",
-                    "unit_index": i % 10,
-                    "text": row["text"],
-                    "kind": "body",
-                    "section_path": [],
-                    "item_responsible_bodies": [],
-                    "title": "t",
-                    "date": "2025-03-06",
-                },
-                "annotations": [
-                    {"id": i + 1, "result": result, "completed_by": 1, "was_cancelled": False}
-                ],
-            }
+    tasks = [
+        annotated_task(
+            i + 1,
+            unit_id=f"new-{i}",
+            doc_id=f"new-doc{i // 10}",
+            unit_index=i % 10,
+            text=row["text"],
+            measure_type=MEASURE_TYPES[row["measure_type"]],
+            spans=[(s["start"], s["end"], SPAN_LABELS[s["label"]]) for s in row["spans"]],
         )
+        for i, row in enumerate(train.select(range(30)))
+    ]
     monkeypatch.setattr(
         "corpus_tools.export.reading.pull_project_tasks",
         lambda project, url=None, api_key=None: tasks,
