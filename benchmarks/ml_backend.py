@@ -48,7 +48,12 @@ import uvicorn  # noqa: E402
 from corpus_tools.label_config import sentence_tagging_config  # noqa: E402
 from corpus_tools.prelabel import DEFAULT_MODEL_DIR, predict_texts  # noqa: E402
 from corpus_tools.segment import iter_units  # noqa: E402
-from corpus_tools.studio.ml_backend import BackendState, create_app, load_served_model  # noqa: E402
+from corpus_tools.studio.ml_backend import (  # noqa: E402
+    BackendState,
+    create_app,
+    in_child_process,
+    load_served_model,
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -241,6 +246,12 @@ def retrain_figures(model: Path, export: Path, *, full_10k: bool) -> Path:
                 )
             print(f"light retrain, {n:5d} annotations, reference known: {again}")
         last = outcome.model_dir
+    # as `serve-model` runs it: in a child process, which reads the seed export again
+    with Clock() as child:
+        in_child_process(
+            retrain_on_tasks, tasks=tasks, current_model=model, seed_export=export, work_dir=work
+        )
+    print(f"light retrain, {n:5d} annotations, in the backend's child process: {child}")
 
     for n in (2000, 10000) if full_10k else (2000,):
         tasks = annotated_tasks(list(seed.train), n)

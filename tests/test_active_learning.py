@@ -136,7 +136,7 @@ def test_uncertainty_first_hands_over_what_the_model_is_least_sure_of(held):
     seed_units = [by_id[i] for i in points[0].batch_ids]
     model = fit_measure_type(measure_type_examples(seed_units), settings=classifier_settings())
     rest = [u for u in held.pool if u.id not in set(points[0].batch_ids)]
-    _, probabilities = predict_types(model, [u.text for u in rest])
+    _, probabilities = predict_types(model, rest)
     scores = uncertainties(probabilities)
     batch = set(points[1].batch_ids)
     assert min(s for u, s in zip(rest, scores, strict=True) if u.id in batch) >= max(

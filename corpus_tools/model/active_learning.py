@@ -165,11 +165,14 @@ def fit_measure_type(examples: Sequence, *, settings: Mapping[str, Any]) -> Char
     return model
 
 
-def predict_types(model: CharNgramCats, texts: Sequence[str]) -> tuple[list[str], numpy.ndarray]:
-    """Predicted measure types and the probability matrix (texts × types)."""
-    if not texts:
+def predict_types(
+    model: CharNgramCats, units: Sequence[GoldUnit]
+) -> tuple[list[str], numpy.ndarray]:
+    """Predicted measure types and the probability matrix (units × types), each unit
+    read with its heading, as it was trained (`make_example`)."""
+    if not units:
         return [], numpy.zeros((0, len(model.labels)))
-    probabilities = model.batch_probabilities(list(texts))
+    probabilities = model.batch_probabilities([u.text for u in units], [u.heading for u in units])
     return [model.labels[i] for i in probabilities.argmax(axis=1)], probabilities
 
 
@@ -298,14 +301,13 @@ def simulate_annotator(
     annotated = shuffled[: min(seed_units, limit)]
     remaining = shuffled[len(annotated) :]  # random order: the rest of the same shuffle
     examples: dict[int, Any] = {}  # built as units are annotated, once each
-    held_texts = [u.text for u in held_out]
     truth = [u.measure_type for u in held_out]
     batch = list(annotated)
     while True:
         new = [i for i in annotated if i not in examples]
         examples.update(zip(new, measure_type_examples([pool[i] for i in new]), strict=True))
         model = fit_measure_type([examples[i] for i in annotated], settings=settings)
-        predicted, _ = predict_types(model, held_texts)
+        predicted, _ = predict_types(model, held_out)
         scores = classification_scores(truth, predicted)
         yield CurvePoint(
             order=order.value,
@@ -319,7 +321,7 @@ def simulate_annotator(
         if size <= 0 or not remaining:
             return
         if order is Order.UNCERTAINTY_FIRST:
-            _, probabilities = predict_types(model, [pool[i].text for i in remaining])
+            _, probabilities = predict_types(model, [pool[i] for i in remaining])
             remaining = least_certain_first(
                 remaining, uncertainties(probabilities, measure=measure)
             )

@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from pathlib import Path
 
 import numpy
@@ -43,10 +44,15 @@ WORD_MARK = "\x04"  # jieba words of the text
 
 def words(text: str) -> list[str]:
     """jieba's words of a text (its dictionary ships in the wheel; loaded on first use)."""
+    return [w for w in _jieba().lcut(text.lower(), HMM=False) if not w.isspace()]
+
+
+@cache
+def _jieba():
     import jieba
 
-    jieba.setLogLevel(60)
-    return [w for w in jieba.lcut(text.lower(), HMM=False) if not w.isspace()]
+    jieba.setLogLevel(60)  # no "Building prefix dict…" chatter on stderr
+    return jieba
 
 
 # What a sentence does, whoever wrote it: an order has a modal or a directive

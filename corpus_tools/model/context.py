@@ -27,6 +27,11 @@ def doc_heading(doc: Doc) -> str:
     return doc.user_data.get(HEADING_KEY, "")
 
 
+def unit_docs(nlp: Language, units: Sequence) -> Iterator[Doc]:
+    """Docs of units that carry `text` and `heading` (`GoldUnit`), for `nlp.pipe`."""
+    return make_docs(nlp, [u.text for u in units], [u.heading for u in units])
+
+
 def make_docs(
     nlp: Language, texts: Iterable[str], headings: Iterable[str] | None = None
 ) -> Iterator[Doc]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from corpus_tools.errors import ModelError
 from corpus_tools.model.baseline import BASELINE_NAME, tfidf_baseline
-from corpus_tools.model.context import make_docs
+from corpus_tools.model.context import unit_docs
 from corpus_tools.model.evaluation import rules_alone_spans
 from corpus_tools.model.gold import GoldUnit
 from corpus_tools.model.loading import TEXTCAT_COMPONENT
@@ -158,9 +158,7 @@ def cross_validate(
         nlp = fit_pipeline(
             train, config_path=config_path, overrides=overrides, components=components
         )
-        docs = nlp.pipe(
-            make_docs(nlp, [units[i].text for i in held], [units[i].heading for i in held])
-        )
+        docs = nlp.pipe(unit_docs(nlp, [units[i] for i in held]))
         for i, doc in zip(held, docs, strict=True):
             p = prediction_of(doc)
             predicted[i] = (p.measure_type, p.measure_type_score, {s[:3] for s in p.spans})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from corpus_tools.errors import ExportError
 from corpus_tools.model.baseline import BASELINE_NAME, tfidf_baseline
-from corpus_tools.model.context import make_docs
+from corpus_tools.model.context import unit_docs
 from corpus_tools.model.gold import export_split, iter_gold, load_export, read_gold_file
 from corpus_tools.model.loading import load_model, model_info, read_meta
 from corpus_tools.model.prediction import prediction_of
@@ -72,10 +72,7 @@ def evaluate_model(
     if not gold:
         raise ExportError(f"{export_dir}: the '{split}' split is empty; nothing to evaluate")
     started = time.perf_counter()
-    predictions = [
-        prediction_of(doc)
-        for doc in nlp.pipe(make_docs(nlp, [u.text for u in gold], [u.heading for u in gold]))
-    ]
+    predictions = [prediction_of(doc) for doc in nlp.pipe(unit_docs(nlp, gold))]
     speed = len(gold) / max(time.perf_counter() - started, 1e-9)
     measure = classification_scores(
         [u.measure_type for u in gold], [p.measure_type for p in predictions]

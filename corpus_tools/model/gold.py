@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from corpus_tools.errors import ExportError
-from corpus_tools.model.context import heading_of, make_docs
+from corpus_tools.model.context import heading_of, unit_docs
 from corpus_tools.schema import MEASURE_TYPES
 
 DATASET_DIR = "dataset"
@@ -180,7 +180,7 @@ def make_example(nlp, unit: GoldUnit, misaligned: Counter | None = None):
     """A spaCy `Example`: cats one-hot, ents and BIO tags from the spans."""
     from spacy.training import Example
 
-    doc = next(make_docs(nlp, [unit.text], [unit.heading]))
+    doc = next(unit_docs(nlp, [unit]))
     tags = ["O"] * len(doc)
     entities = []
     for start, end, label in unit.spans:

@@ -23,7 +23,7 @@ from typing import Any
 
 from corpus_tools.errors import ExportError, ModelError
 from corpus_tools.model.char_ngram_cats import NGRAM_COMPONENT
-from corpus_tools.model.context import make_docs
+from corpus_tools.model.context import unit_docs
 from corpus_tools.model.gold import (  # gold registers the config's corpus reader
     GoldUnit,
     export_split,
@@ -314,10 +314,7 @@ def choose_mix(nlp, gold: list[GoldUnit]) -> dict[str, Any] | None:
     ngram = nlp.get_pipe(NGRAM_COMPONENT)
     labels = list(ngram.labels)
     with nlp.select_pipes(enable=[TEXTCAT_COMPONENT]):
-        textcat = [
-            [d.cats.get(lab, 0.0) for lab in labels]
-            for d in nlp.pipe(make_docs(nlp, [u.text for u in gold], [u.heading for u in gold]))
-        ]
+        textcat = [[d.cats.get(lab, 0.0) for lab in labels] for d in nlp.pipe(unit_docs(nlp, gold))]
     import numpy
 
     p_textcat = numpy.asarray(textcat)
@@ -344,7 +341,7 @@ def choose_rules(nlp, gold: list[GoldUnit]) -> tuple[RuleChoice, ...]:
     replacing them, added to them and overriding them; pick the best (ties: rules)."""
     disabled = _rule_pipe_names(nlp)
     with nlp.select_pipes(disable=disabled):
-        docs = list(nlp.pipe(make_docs(nlp, [u.text for u in gold], [u.heading for u in gold])))
+        docs = list(nlp.pipe(unit_docs(nlp, gold)))
     choices = []
     for label in SPAN_LABELS:
         f1 = {}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from corpus_tools.errors import ModelBackendError, ProjectLookupError
+from corpus_tools.errors import ModelBackendError
 from corpus_tools.studio.client import connect, translated
-from corpus_tools.studio.projects import find_project
+from corpus_tools.studio.projects import require_project
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:9090"
 BACKEND_TITLE = "corpus-tools model"
@@ -59,11 +59,7 @@ def connect_model(
     backend_health(backend_url)
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
-    found = find_project(client, base, project)
-    if found is None:
-        raise ProjectLookupError(
-            f"no Label Studio project at {base} is titled {project!r}: check --project"
-        )
+    found = require_project(client, base, project, fix="check --project")
     with translated(base, "listing the project's ML backends"):
         registered = list(client.ml.list(project=found.id))
     existing = [b for b in registered if b.url.rstrip("/") == backend_url]

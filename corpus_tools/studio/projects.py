@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ def task_page(
     *,
     doing: str,
     include: str | None = None,
+    computed: bool = False,
     query: Mapping[str, Any] | None = None,
     page: int = 1,
     page_size: int = 10_000,
@@ -84,9 +85,13 @@ def task_page(
 
     With `include` only those task fields come back (fast); without it, whole
     tasks with their annotations (`include` would strip those to ids).
+    `computed` asks for the Data Manager's computed columns too
+    (`predictions_model_versions`), which `fields=task_only` leaves empty.
     """
     params: dict[str, Any] = {"project": project_id, "page_size": page_size, "page": page}
-    params |= {"fields": "task_only", "include": include} if include else {"fields": "all"}
+    params["fields"] = "task_only" if include and not computed else "all"
+    if include:
+        params["include"] = include
     if query is not None:
         params["query"] = json.dumps(query)
     body = raw_json(client, url, "api/tasks/", params=params, doing=doing)
@@ -95,27 +100,58 @@ def task_page(
     return tasks, int(total)
 
 
-def task_index(client: LabelStudio, url: str, project_id: int) -> dict[str, tuple[int, str]]:
-    """unit_id -> (task id, text) for every task of the project, in one Data Manager request.
-
-    `tasks.list` pages with `fields=all` and builds typed models (26 s for 10k);
-    asking for `id,data` only and parsing the JSON ourselves takes about 4 s.
-    """
-    found: dict[str, tuple[int, str]] = {}
-    page = 1
+def iter_tasks(
+    client: LabelStudio,
+    url: str,
+    project_id: int,
+    *,
+    doing: str,
+    include: str | None = None,
+    computed: bool = False,
+    query: Mapping[str, Any] | None = None,
+    page_size: int = 10_000,
+) -> Iterator[dict[str, Any]]:
+    """Every task of the Data Manager's list (`task_page`), page after page."""
+    page, seen = 1, 0
     while True:
         tasks, total = task_page(
             client,
             url,
             project_id,
-            include="id,data",
+            doing=doing,
+            include=include,
+            computed=computed,
+            query=query,
             page=page,
-            doing="listing the project's tasks",
+            page_size=page_size,
         )
-        for task in tasks:
-            data = task.get("data") or {}
-            if data.get("unit_id"):
-                found.setdefault(data["unit_id"], (task["id"], data.get("text", "")))
-        if not tasks or page * 10_000 >= total:
-            return found
+        yield from tasks
+        seen += len(tasks)
+        if not tasks or seen >= total:
+            return
         page += 1
+
+
+def task_index(client: LabelStudio, url: str, project_id: int) -> dict[str, tuple[int, str]]:
+    """unit_id -> (task id, text) for every task of the project, in Data Manager pages.
+
+    `tasks.list` pages with `fields=all` and builds typed models (26 s for 10k);
+    asking for `id,data` only and parsing the JSON ourselves takes about 4 s.
+    """
+    found: dict[str, tuple[int, str]] = {}
+    tasks = iter_tasks(
+        client, url, project_id, include="id,data", doing="listing the project's tasks"
+    )
+    for task in tasks:
+        data = task.get("data") or {}
+        if data.get("unit_id"):
+            found.setdefault(data["unit_id"], (task["id"], data.get("text", "")))
+    return found
+
+
+def require_project(client: LabelStudio, url: str, title: str, *, fix: str) -> Any:
+    """The project titled `title`, or a `ProjectLookupError` that says `fix`."""
+    found = find_project(client, url, title)
+    if found is None:
+        raise ProjectLookupError(f"no Label Studio project at {url} is titled {title!r}: {fix}")
+    return found

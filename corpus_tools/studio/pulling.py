@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus_tools.errors import ProjectLookupError, StudioError
+from corpus_tools.errors import StudioError
 from corpus_tools.studio.client import connect, translated
-from corpus_tools.studio.projects import find_project
+from corpus_tools.studio.projects import require_project
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +45,7 @@ def pull(
     output = Path(output)
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
-    found = find_project(client, base, project)
-    if found is None:
-        raise ProjectLookupError(
-            f"no Label Studio project at {base} is titled {project!r}: check --project"
-        )
+    found = require_project(client, base, project, fix="check --project")
     with translated(base, "creating an export snapshot"):
         export = client.projects.exports.create(
             id=found.id,

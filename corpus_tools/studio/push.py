@@ -13,10 +13,15 @@ from typing import Any
 
 from label_studio_sdk import LabelStudio
 
-from corpus_tools.errors import ProjectLookupError
 from corpus_tools.schema import Unit, UnitAnnotation
 from corpus_tools.studio.client import connect, translated
-from corpus_tools.studio.projects import ensure_project, find_project, task_index, task_page
+from corpus_tools.studio.projects import (
+    ensure_project,
+    iter_tasks,
+    require_project,
+    task_index,
+    task_page,
+)
 from corpus_tools.studio.tasks import (
     annotation_records,
     annotation_result,
@@ -380,24 +385,13 @@ def _existing_annotations(client: LabelStudio, url: str, project_id: int) -> dic
         }
     }
     done: dict[int, set[int]] = defaultdict(set)
-    page, seen = 1, 0
-    while True:
-        tasks, total = task_page(
-            client,
-            url,
-            project_id,
-            query=annotated,
-            page=page,
-            doing="listing existing annotations",
-        )
-        for task in tasks:
-            for annotation in task.get("annotations") or ():
-                user = annotation.get("completed_by")
-                done[task["id"]].add(user["id"] if isinstance(user, Mapping) else user)
-        seen += len(tasks)
-        if not tasks or seen >= total:
-            return done
-        page += 1
+    for task in iter_tasks(
+        client, url, project_id, query=annotated, doing="listing existing annotations"
+    ):
+        for annotation in task.get("annotations") or ():
+            user = annotation.get("completed_by")
+            done[task["id"]].add(user["id"] if isinstance(user, Mapping) else user)
+    return done
 
 
 def push_annotations(
@@ -421,12 +415,9 @@ def push_annotations(
     origin, rows = annotation_records(annotations)
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
-    found = find_project(client, base, project)
-    if found is None:
-        raise ProjectLookupError(
-            f"no Label Studio project at {base} is titled {project!r}: push the units first "
-            "(`corpus-tools push UNITS --project NAME`)"
-        )
+    found = require_project(
+        client, base, project, fix="push the units first (`corpus-tools push UNITS --project NAME`)"
+    )
     tasks = task_index(client, base, found.id)
     users, created_users = _annotator_users(
         client, base, {str(r.get("annotator") or "") for r in rows}

@@ -22,15 +22,13 @@ view (the tab annotators open; created if the project has none) sort by
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from corpus_tools.errors import ProjectLookupError
-from corpus_tools.studio.client import connect, raw_json, translated
-from corpus_tools.studio.projects import find_project
+from corpus_tools.studio.client import connect, translated
+from corpus_tools.studio.projects import iter_tasks, require_project
 
 QUEUE_ORDERING = ["tasks:predictions_score"]  # ascending: least certain first
 QUEUE_VIEW_TITLE = "Default"
@@ -73,29 +71,18 @@ def unlabelled_tasks(
     (`predictions_model_versions`) empty. With the backend connected and
     "retrieve predictions automatically" on, this listing also makes Label Studio
     ask the backend for the tasks that have no prediction at all."""
-    found: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        body = raw_json(
+    return list(
+        iter_tasks(
             client,
             url,
-            "api/tasks/",
-            params={
-                "project": project_id,
-                "page": page,
-                "page_size": page_size,
-                "fields": "all",
-                "include": "id,data,predictions_model_versions",
-                "query": json.dumps(_UNLABELLED),
-            },
+            project_id,
+            include="id,data,predictions_model_versions",
+            computed=True,
+            query=_UNLABELLED,
+            page_size=page_size,
             doing="listing the unlabelled tasks",
         )
-        tasks = body.get("tasks", []) if isinstance(body, Mapping) else body
-        total = body.get("total", 0) if isinstance(body, Mapping) else len(tasks)
-        found += tasks
-        if not tasks or len(found) >= total:
-            return found
-        page += 1
+    )
 
 
 def queue_view(client: Any, url: str, project_id: int) -> tuple[int, bool]:
@@ -139,12 +126,9 @@ def requeue_project(
     started = time.perf_counter()
     client, connection = connect(url=url, api_key=api_key)
     base = connection.url
-    found = find_project(client, base, project)
-    if found is None:
-        raise ProjectLookupError(
-            f"no Label Studio project at {base} is titled {project!r}; "
-            "the backend re-scores the project whose annotations it was sent"
-        )
+    found = require_project(
+        client, base, project, fix="the backend re-scores the project whose annotations it was sent"
+    )
     version = served.model_version
     clock = time.perf_counter()
     tasks = unlabelled_tasks(client, base, found.id)

@@ -107,8 +107,9 @@ def heldout_score(model_dir: Path | str, export_dir: Path | str) -> float:
 def score_units(nlp, gold: Sequence[Any]) -> float:
     """`heldout_score` of a loaded pipeline on `gold` units (no reload from disk)."""
     from corpus_tools.model import classification_scores, prediction_of, span_scores
+    from corpus_tools.model.context import unit_docs
 
-    predictions = [prediction_of(doc) for doc in nlp.pipe(u.text for u in gold)]
+    predictions = [prediction_of(doc) for doc in nlp.pipe(unit_docs(nlp, gold))]
     measure = classification_scores(
         [u.measure_type for u in gold], [p.measure_type for p in predictions]
     )
