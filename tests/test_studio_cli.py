@@ -240,3 +240,25 @@ def test_studio_start_status_stop_in_the_user_data_dir(tmp_path: Path, units_fil
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     after = run_cli("studio", "status", home=tmp_path)
     assert after.returncode == 1 and "not running" in after.stdout
+
+
+def test_a_token_refused_once_right_after_start_is_asked_again(monkeypatch):
+    # a refusal followed by an answer keeps the token (minting would fail while it exists)
+    from corpus_tools.errors import StudioAuthError
+    from corpus_tools.studio import server
+
+    answers = iter([StudioAuthError("401"), None])
+
+    def checked(connection):
+        answer = next(answers)
+        if answer is not None:
+            raise answer
+
+    monkeypatch.setattr(server, "checked_client", checked)
+    assert server._key_works("http://studio", "token", pause=0)
+
+    def refused(connection):
+        raise StudioAuthError("401")
+
+    monkeypatch.setattr(server, "checked_client", refused)
+    assert not server._key_works("http://studio", "token", pause=0)

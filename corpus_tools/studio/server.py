@@ -464,12 +464,19 @@ def _working_token(
     return tokens[database]
 
 
-def _key_works(url: str, api_key: str) -> bool:
-    try:
-        checked_client(StudioConnection(url=url, api_key=api_key, source="embedded server"))
-    except StudioAuthError:
-        return False
-    return True
+def _key_works(url: str, api_key: str, *, tries: int = 3, pause: float = 2.0) -> bool:
+    """Whether the server accepts `api_key`. Asked up to `tries` times: a server that
+    has just come up on a migrated PostgreSQL once refused a token it accepted
+    seconds later (seen in CI), and minting instead fails while that token exists."""
+    for attempt in range(tries):
+        try:
+            checked_client(StudioConnection(url=url, api_key=api_key, source="embedded server"))
+        except StudioAuthError:
+            if attempt + 1 < tries:
+                time.sleep(pause)
+            continue
+        return True
+    return False
 
 
 def _terminate(pid: int, timeout: float = 30.0) -> None:
