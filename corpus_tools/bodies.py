@@ -29,17 +29,17 @@ from pathlib import Path
 # are not bodies (guidelines §3), so they are not here.
 _BODY_END = re.compile(
     r"(?:部门|政府|单位|企业|委员会|(?:委|协|商|工|学|联)会|总部|党委|党组|委|(?<![布格结])局|"
-    r"厅|办|办公室|处|站|所|队|组|领导|干部|人员|负责人|代表人|正职|副职|一把手|班子|组织|"
+    r"厅|办|办公室|处|站|(?<!场)所|队|组|领导|干部|人员|负责人|代表人|正职|副职|一把手|班子|组织|"
     r"媒体|主体|法人|中心|公司|集团|学校|医院|机构|机关|街道办事处|指挥部|院|妇联|共青团|各级|"
     # enterprises' own units and people, ministries (`应急管理部`), `主要负责同志`, and
     # `矿井` of the coal rules (`冲击地压矿井必须……`): actors in the newer genres
-    r"同志|助理|党校|工程师|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|(?<![会])社|"
+    r"同志|助理|党校|工程师|控制人|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|(?<![会])社|"
     r"(?<![全内局中东西南北外上下底顶头胸腹])部)$"
 )
 # The modal or duty verb that follows the subject. `要` inside 主要/重要/需要/要求
 # and `应` inside 应急/应用/应对 are not modals; nor is `负责` in `负责人`.
 _MODAL = re.compile(
-    r"(?:都|均|也|还|更)?(?:(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|须|"
+    r"(?:都|均|也|还|更|既)?(?:(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|须|"
     r"务必|负责(?!人|同志)|(?<!各)牵头|会同|每月|每季|每年|每半年|定期|带头|按规定|按照|依照|依法|(?<!即)将(?![其来])|"
     # a sub-plan or an enterprise rule states the duty with the verb alone:
     # `应急管理部每年举办……`, `事故现场有关人员立即报告……`, `公司安委会组织举办……`
@@ -47,9 +47,10 @@ _MODAL = re.compile(
     r"加强|加大|严格|认真|切实|全面|持续|积极|主动|举办|听取|建立|健全|制定|做好|开展|"
     r"(?<![贯])落实|深化|推进|强化|成立|推行|设立|制订|开设|适时|挂牌|对照|采用|(?<!组织)推动|进行|组建|侧重|依托|根据|"
     # `X对本单位安全生产工作全面负责`, `X对……负总责`: the duty closes the clause
+    r"承担|承接|不得|严禁|原则上|因地制宜|(?<![要])坚持|依据|重点(?=针对|抓好|做好)|充分发挥|有效(?=应用|落实)|(?<!要)针对|(?<!城乡)结合(?!部|(?:工作)?实际制定本)|聚焦|综合运用|绝不|全部(?=落实|完成|达到|建立|实现)|"
     r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?负(?:总|全面|主要|直接)?责(?!人))|"
     # `X是/为/作为安全生产第一责任人`, `X是安全生产的责任主体`
-    r"(?:是|为|作为)(?=[^，,；;。]{0,16}?(?:第一责任人|责任主体|负责人)))"
+    r"(?:是|为|作为)(?=[^，,；;。]{0,16}?(?:第一责任人|责任主体|负责人|的主体)))"
 )
 # `由 X 承担/负责……`: X carries the duty.
 _BY_MODAL = re.compile(r"承担|负责(?!人|同志)|牵头|会同|组织|明确|对")
@@ -77,13 +78,14 @@ _DIRECTS = re.compile(
     r"(?:推动|督促|督导|指导|(?<!团)(?<!党)组织|会同|联合|协调|促进|倒逼|部署|监督|要求|发挥|(?<![自理缘经])由(?![于此]))+"
 )
 _ACT = re.compile(
-    r"(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|[对在按每将把向从以]|定期|"
+    r"(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|[对在按每将把向从]|以(?![上下内外来后前])|定期|"
     r"集中|统一|共同|分级|逐步|立即|及时|严格|认真|切实|全面|进一步|持续|积极|主动|"
     r"深入|加强|加大|开展|落实|建立|健全|完善|制定|做好|深化|推进|强化|提升|提高|安装|配备|建成|"
     r"实施|研究|排查|整治|整改|编制|履行|做到|规范|根据|结合|聚焦|坚持|抓好|确保|用好|针对|围绕|"
     r"完成|参加|上报|报送|设置|采取|压实|依法|依规|发挥|保障|防范|严防|杜绝|淘汰|推广|配齐|配强|"
     r"构建|形成|明确|检查|巡查|培训|演练|学习|宣传|贯彻|督促|指导|推动|组织|召开|遵守|做实|落细|"
     r"加快|紧密|上好|改进|提前|适时|采用|推行|设立|制订|开设|彻底|夯实|依托|持证|"
+    r"自主|自行|抓紧|尽快|随时|紧盯|制作|安全生产标准化|"
     r"负责(?!人|同志)|承担|牵头|(?:的)?(?:作用|优势|专业特长)"
 )
 _LEAD_IN = re.compile(
@@ -167,18 +169,23 @@ def find_object_bodies(text: str) -> Iterator[tuple[int, int]]:
 
 # `压实/落实 X（的）主体责任`: X holds the duty (`严格落实建设单位首要责任`,
 # `压紧压实地质勘查、测绘单位安全生产主体责任`); `落实……责任制` names a system, not a holder.
-_DUTY_HELD = re.compile(
-    r"(?:压紧压实|压实|落实|突出|强化|夯实)好?((?!主体|领导)[^，,；;。：:《“]{2,24}?)(?:的)?"
-    r"(?:安全生产|消防安全|质量安全|安全)?(?:主体|首要|属地|监管|领导|全员|直接|管理)?"
+_DUTY_KIND = (
+    r"(?:的)?(?:安全生产|消防安全|质量安全|安全)?"
+    r"(?:主体|首要|属地|监管|领导|全员|直接|管理|督促|行业监管|属地监管|属地管理|运行管理|监督管理)?"
     r"责任(?!制|清单|险|保险|链|人|书|体系|意识)"
 )
+_DUTY_HELD = re.compile(
+    r"(?:压紧压实|压实|落实|突出|强化|夯实)好?((?!主体|领导)[^，,；;。：:《“]{2,24}?)" + _DUTY_KIND
+)
+# the next holder of a list of duties: `压实政府督促责任、部门监管责任和企业主体责任`
+_NEXT_DUTY = re.compile(r"(?:、|和|及|以及)((?!主体|领导)[^，,；;。：:《“、]{2,24}?)" + _DUTY_KIND)
 
 
 def find_duty_holders(text: str) -> Iterator[tuple[int, int]]:
     """`[start, end)` of each body whose duty is pressed home: `压实企业主体责任` → `企业`."""
     if "责任" not in text:
         return
-    for duty in _DUTY_HELD.finditer(text):
+    for duty in _duties(text):
         holder = duty.group(1)
         if _NOT_A_NAME.search(holder) or _inside_brackets(text, duty.start(1)):
             continue
@@ -188,6 +195,16 @@ def find_duty_holders(text: str) -> Iterator[tuple[int, int]]:
             continue
         for start, end in _names(holder):
             yield duty.start(1) + start, duty.start(1) + end
+
+
+def _duties(text: str) -> Iterator[re.Match[str]]:
+    """Each `_DUTY_HELD` match, then the holders listed after it."""
+    for duty in _DUTY_HELD.finditer(text):
+        yield duty
+        following = _NEXT_DUTY.match(text, duty.end())
+        while following is not None:
+            yield following
+            following = _NEXT_DUTY.match(text, following.end())
 
 
 def only_encouraged(text: str, start: int) -> bool:
@@ -213,7 +230,7 @@ def _names(subject: str) -> Iterator[tuple[int, int]]:
         pieces = [(0, len(subject))]  # `非煤矿山、危险化学品等高危行业企业` is one name
     # `应急、能源、税务等部门`: a list closed by `等部门` names departments by their
     # field alone, and each counts
-    departments = _DEPARTMENT_LIST.search(last) is not None and len(pieces) > 1
+    departments = _DEPARTMENT_LIST.search(last) is not None
     for start, end in pieces:
         name = _ETC.sub("", subject[start:end]).strip()
         lead = subject.find(name, start)

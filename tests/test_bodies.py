@@ -235,3 +235,38 @@ def test_only_encouraged(text, body, encouraged):
 )
 def test_more_rule_bodies(text, bodies):
     assert sorted(text[s:e] for s, e in find_rule_bodies(text)) == sorted(bodies)
+
+
+@pytest.mark.parametrize(
+    ("text", "bodies"),
+    [
+        # a subject carries a duty with verbs other than the modals: 针对/结合/承担/不得/是…的主体
+        ("各企事业单位针对本单位易发灾害事故开展演练。", ["各企事业单位"]),
+        ("各行业领域企业结合实际，建立视频监控系统。", ["各行业领域企业"]),
+        ("企业主要负责人、实际控制人承担安全生产第一责任。", ["企业主要负责人", "实际控制人"]),
+        ("严重冲击地压矿井不得开采孤岛煤柱。", ["严重冲击地压矿井"]),
+        ("企业是安全生产的主体。", ["企业"]),
+        ("各职能部门既要各司其职，又要协同配合。", ["各职能部门"]),
+        # the plan's own issuer adapting it is not a duty; nor is a 城乡结合部
+        ("按照总体要求，国家能源局结合工作实际制定本方案。", []),
+        # a single field closed by `等部门` is a body, as in a list
+        ("会同住房城乡建设等部门开展校园工程质量检查。", ["住房城乡建设"]),
+        # `督促 X 落实` closes a responsibility parenthetical
+        (
+            "严格全员遵规守纪。（负有安全监管职责的部门督促企业落实）",
+            ["负有安全监管职责的部门", "企业"],
+        ),
+        # the holders listed after the first pressed-home duty
+        (
+            "压紧压实政府督促责任、部门监管责任和企业主体责任。",
+            ["政府", "部门", "企业"],
+        ),
+        # adverbs that open the act a body is set to
+        ("督促企业自主开展全过程隐患排查。", ["企业"]),
+        ("持续推动规模以上企业安全生产标准化建设。", ["规模以上企业"]),
+        # a place (场所) is not a body
+        ("各公众聚集场所要健全各项安全措施。", []),
+    ],
+)
+def test_rule_bodies_beyond_the_modals(text, bodies):
+    assert sorted(text[s:e] for s, e in find_rule_bodies(text)) == sorted(bodies)
