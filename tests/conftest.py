@@ -40,6 +40,8 @@ def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 # Imported here, not at the top: each stage owns only its anchored section.
 from dataclasses import dataclass, field  # noqa: E402
 
+from corpus_tools.studio.ports import free_port  # noqa: E402
+
 
 @dataclass(frozen=True)
 class StudioServer:
@@ -60,14 +62,11 @@ def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioSe
     the database, about 40 s); stopped at the end of the session. Nothing global
     (environment, user data dir) is touched: pass `url=`/`api_key=` explicitly.
     """
-    import socket
 
     from corpus_tools import studio
 
     home = tmp_path_factory.mktemp("label-studio")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port("127.0.0.1")
     info = studio.start_server(home=home, port=port, timeout=300)
     connection = studio.embedded_connection(home=home)
     try:
@@ -261,7 +260,6 @@ def background_backend(tmp_path_factory):
     Call it with `start_backend`'s keywords (`model_dir`, `seed_export`, `studio_url`, …);
     it returns `(BackendInfo, home)`.
     """
-    import socket
 
     from corpus_tools.studio.backend_process import start_backend, stop_backend
 
@@ -272,9 +270,7 @@ def background_backend(tmp_path_factory):
         options.setdefault("work_dir", home / "work")
         options.setdefault("seed_export", None)
         if "port" not in options:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                options["port"] = sock.getsockname()[1]
+            options["port"] = free_port("127.0.0.1")
         homes.append(home)
         return start_backend(home=home, **options), home
 

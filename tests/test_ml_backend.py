@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from corpus_tools.studio.ml_backend import (
     create_app,
     load_served_model,
 )
+from corpus_tools.studio.ports import free_port
 from corpus_tools.studio.retraining import RetrainOutcome
 
 TEXTS = (
@@ -257,19 +257,13 @@ def test_retrain_model_trains_on_seed_plus_annotations_and_scores_held_out(
 # ---------------------------------------------------------------- real servers
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def backend_process(tiny_model, tiny_export, studio_server, tmp_path):
     """`corpus-tools serve-model` as a real process, retraining after every annotation
     on the tiny seed export, pulling from the test Label Studio (key in the environment)."""
     import os
 
-    port = _free_port()
+    port = free_port("127.0.0.1")
     log = (tmp_path / "backend.log").open("wb")
     process = subprocess.Popen(
         [
@@ -424,7 +418,7 @@ def test_connect_model_says_one_line_when_the_backend_is_down():
 
     from corpus_tools.cli import app
 
-    port = _free_port()
+    port = free_port("127.0.0.1")
     result = CliRunner().invoke(
         app,
         ["studio", "connect-model", "--project", "p", "--backend-url", f"http://127.0.0.1:{port}"],

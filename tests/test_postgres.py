@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -20,14 +19,9 @@ from corpus_tools.errors import PostgresError, StudioError
 from corpus_tools.schema import Unit
 from corpus_tools.studio import postgres, server
 from corpus_tools.studio.backup import backup_studio, restore_studio, sqlite_path
+from corpus_tools.studio.ports import free_port
 
 runner = CliRunner()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def body_units(count: int) -> list[Unit]:
@@ -149,7 +143,15 @@ def test_studio_on_postgres_start_push_status_kill_restart_stop(postgres_home):
     try:
         started = runner.invoke(
             app,
-            ["studio", "start", "--postgres", "--port", str(free_port()), "--timeout", "400"],
+            [
+                "studio",
+                "start",
+                "--postgres",
+                "--port",
+                str(free_port("127.0.0.1")),
+                "--timeout",
+                "400",
+            ],
             env=env,
         )
         assert started.exit_code == 0, started.output
@@ -389,7 +391,7 @@ def test_migrate_a_sqlite_home_to_postgres_keeps_work_token_and_sqlite_file(post
     env = {"XDG_DATA_HOME": str(postgres_home)}
     home = postgres_home / "corpus-tools" / "label-studio"
     try:
-        server.start_server(home=home, port=free_port(), timeout=400)
+        server.start_server(home=home, port=free_port("127.0.0.1"), timeout=400)
         connection = studio.embedded_connection(home=home)
         rows = [unit.to_dict() for unit in body_units(4)]
         for row in rows[:2]:  # two pre-labelled units: two predictions

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from test_studio import notice_units, sdk, unique_title
+
+from corpus_tools.studio.ports import free_port
 
 CLI = Path(sys.executable).parent / "corpus-tools"
 SECRET = "not-a-real-token-7f3a9c1e5b"
@@ -41,12 +42,6 @@ def assert_one_clean_error(
     for phrase in phrases:
         assert phrase in lines[0], output
     return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -93,7 +88,7 @@ def test_push_without_any_server_says_to_start_one(tmp_path: Path, units_file: P
 
 
 def test_push_to_a_server_that_is_not_running(tmp_path: Path, units_file: Path):
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{free_port('127.0.0.1')}"
     result = run_cli(
         "push", str(units_file), "--project", "p", "--url", url, "--api-key", SECRET, home=tmp_path
     )
@@ -194,7 +189,7 @@ def test_push_and_pull_commands_end_to_end(tmp_path: Path, units_file: Path, stu
 @pytest.mark.slow
 def test_studio_start_status_stop_in_the_user_data_dir(tmp_path: Path, units_file: Path):
     """The embedded server from the CLI, under XDG_DATA_HOME: config 600, token never shown."""
-    port = str(free_port())
+    port = str(free_port("127.0.0.1"))
     started = run_cli("studio", "start", "--port", port, home=tmp_path)
     try:
         assert started.returncode == 0, started.stdout + started.stderr

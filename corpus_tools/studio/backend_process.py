@@ -22,10 +22,9 @@ import httpx
 
 from corpus_tools.errors import ModelBackendError
 from corpus_tools.studio.connection import ENV_API_KEY, ENV_URL, studio_home
+from corpus_tools.studio.ports import free_port, port_is_free
 from corpus_tools.studio.server import (
-    _free_port,
     _log_tail,
-    _port_is_free,
     _terminate,
     read_running_pid,
     spawn_detached,
@@ -198,10 +197,10 @@ def start_backend(
         if port is None or attempt > 0:
             remembered = int(previous.get("port") or DEFAULT_BACKEND_PORT)
             chosen = (
-                remembered if attempt == 0 and _port_is_free(host, remembered) else _free_port(host)
+                remembered if attempt == 0 and port_is_free(host, remembered) else free_port(host)
             )
         else:
-            if not _port_is_free(host, port):
+            if not port_is_free(host, port):
                 raise ModelBackendError(
                     f"port {port} on {host} is in use; pass another port or stop what listens there"
                 )

@@ -16,7 +16,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from corpus_tools.errors import PostgresError
+from corpus_tools.studio.ports import free_port, port_is_free
 
 LOOPBACK = "127.0.0.1"
 SUPERUSER = "corpus_tools"
@@ -235,17 +235,6 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex((LOOPBACK, port)) != 0
-
-
 def _initdb(home: Path, owner: pwd.struct_passwd | None, password: str) -> None:
     bindir = server_bindir()
     cluster = cluster_dir(home)
@@ -390,8 +379,8 @@ def start_local_postgres(
     port = int(previous.get("port") or 0)
     if not running:
         _wait_until_reaped(home)
-        if not port or not _port_is_free(port):
-            port = _free_port()
+        if not port or not port_is_free(LOOPBACK, port):
+            port = free_port(LOOPBACK)
         log = log_path(home)
         if owner and not log.exists():
             log.touch(mode=0o600)

@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from corpus_tools.studio.connection import (
     studio_home,
     write_config,
 )
+from corpus_tools.studio.ports import free_port, port_is_free
 from corpus_tools.studio.postgres import (
     LOCAL_CLUSTER_KEY,
     DatabaseKind,
@@ -108,17 +108,6 @@ class ServerStatus:
 
 def _pid_path(home: Path) -> Path:
     return home / "server.pid"
-
-
-def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex((host, port)) != 0
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -348,8 +337,8 @@ def start_server(
     password = config.get("password") or secrets.token_urlsafe(12)
     if port is None:
         wanted = int(config.get("port") or DEFAULT_PORT)
-        port = wanted if _port_is_free(host, wanted) else _free_port(host)
-    elif not _port_is_free(host, port):
+        port = wanted if port_is_free(host, wanted) else free_port(host)
+    elif not port_is_free(host, port):
         raise StudioUnavailableError(
             f"port {port} on {host} is in use; pass another --port or stop what listens there"
         )
