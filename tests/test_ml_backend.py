@@ -22,6 +22,7 @@ from corpus_tools.studio.ml_backend import (
     BackendState,
     create_app,
     load_served_model,
+    model_version_of,
 )
 from corpus_tools.studio.ports import free_port
 from corpus_tools.studio.retraining import RetrainOutcome
@@ -50,6 +51,19 @@ def test_health_says_up_with_the_model_version(served):
     assert body["model_class"]
     assert body["model_version"] == served.model_version
     assert served.model_version.startswith("zh_worksafety_prelabel-0.1.0+")
+
+
+def test_model_version_follows_the_files_not_the_training_speed(tiny_model, tmp_path):
+    """A model retrained on the same data keeps its version (quickstart then keeps
+    its backend); any other change to the model's files gives a new one."""
+    again = shutil.copytree(tiny_model, tmp_path / "again")
+    meta = json.loads((again / "meta.json").read_text())
+    meta["corpus_tools"]["validation_scores"]["speed"] = 1.0  # another run's speed
+    (again / "meta.json").write_text(json.dumps(meta))
+    assert model_version_of(again) == model_version_of(tiny_model)
+    weights = again / "char_ngram_cats" / "weights.npz"
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    assert model_version_of(again) != model_version_of(tiny_model)
 
 
 def test_setup_accepts_the_generated_config(served):
