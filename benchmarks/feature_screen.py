@@ -35,7 +35,7 @@ from corpus_tools.model.char_ngram_cats import cue_words, measure_text  # noqa: 
 from corpus_tools.model.context import heading_of  # noqa: E402
 from corpus_tools.model.cross_validation import grouped_folds  # noqa: E402
 from corpus_tools.model.rule_spans import find_rule_bodies  # noqa: E402
-from corpus_tools.model.scores import classification_scores  # noqa: E402
+from corpus_tools.model.scores import pooled_and_group_macro_f1  # noqa: E402
 
 Block = tuple[Callable[[], TfidfVectorizer], list[str], float]
 
@@ -121,18 +121,6 @@ def smooth(scores: numpy.ndarray, siblings: list[list[int]], share: float) -> nu
     return mixed
 
 
-def macro_f1s(labels, predicted, keys) -> tuple[float, float]:
-    pooled = classification_scores(list(labels), list(predicted)).macro_f1
-    by_group = defaultdict(list)
-    for i, key in enumerate(keys):
-        by_group[key].append(i)
-    per_group = [
-        classification_scores(list(labels[idx]), list(predicted[idx])).macro_f1
-        for idx in by_group.values()
-    ]
-    return pooled, float(numpy.mean(per_group))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--export", type=Path, default=ROOT / "exports" / "corpus")
@@ -190,7 +178,9 @@ def main() -> None:
         scores, classes = scores_by_fold(rows, labels, documents, folds, setup)
         if setup.sibling_share:
             scores = smooth(scores, list(siblings.values()), setup.sibling_share)
-        pooled, mean = macro_f1s(labels, classes[scores.argmax(axis=1)], keys)
+        pooled, mean = pooled_and_group_macro_f1(
+            list(labels), list(classes[scores.argmax(axis=1)]), keys
+        )
         print(
             f"{name:48s} {pooled:7.3f} {mean:7.3f} {time.perf_counter() - started:5.0f}", flush=True
         )

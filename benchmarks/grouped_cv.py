@@ -47,7 +47,7 @@ def word_setup(units, *, group_by: str, folds: int, words: bool) -> tuple[float,
 
     from corpus_tools.model.char_ngram_cats import measure_text
     from corpus_tools.model.cross_validation import group_key, grouped_folds
-    from corpus_tools.model.scores import classification_scores
+    from corpus_tools.model.scores import pooled_and_group_macro_f1
 
     if words:
         import jieba
@@ -89,15 +89,7 @@ def word_setup(units, *, group_by: str, folds: int, words: bool) -> tuple[float,
         model.fit(matrix(train, fit=True), [units[i].measure_type for i in train])
         for i, label in zip(held, model.predict(matrix(held)), strict=True):
             predicted[i] = label
-    pooled = classification_scores([u.measure_type for u in units], predicted).macro_f1
-    per_group = [
-        classification_scores(
-            [units[i].measure_type for i in range(len(units)) if keys[i] == g],
-            [predicted[i] for i in range(len(units)) if keys[i] == g],
-        ).macro_f1
-        for g in sorted(set(keys))
-    ]
-    return pooled, sum(per_group) / len(per_group)
+    return pooled_and_group_macro_f1([u.measure_type for u in units], predicted, keys)
 
 
 def main() -> None:

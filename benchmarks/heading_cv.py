@@ -23,7 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy  # noqa: E402
 from scipy.sparse import hstack  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -33,7 +32,7 @@ from corpus_tools.model import load_export  # noqa: E402
 from corpus_tools.model.char_ngram_cats import cue_words, measure_text  # noqa: E402
 from corpus_tools.model.context import heading_of  # noqa: E402
 from corpus_tools.model.cross_validation import grouped_folds  # noqa: E402
-from corpus_tools.model.scores import classification_scores  # noqa: E402
+from corpus_tools.model.scores import pooled_and_group_macro_f1  # noqa: E402
 
 Block = tuple[Callable[[], TfidfVectorizer], list[str], float]
 
@@ -63,15 +62,7 @@ def score(rows, labels, keys, folds, blocks: list[Block], *, baseline=False) -> 
         model.fit(x_train.tocsr(), [labels[i] for i in train])
         for i, label in zip(held, model.predict(x_held.tocsr()), strict=True):
             predicted[i] = label
-    pooled = classification_scores(labels, predicted).macro_f1
-    by_group = defaultdict(list)
-    for i, key in enumerate(keys):
-        by_group[key].append(i)
-    per_group = [
-        classification_scores([labels[i] for i in idx], [predicted[i] for i in idx]).macro_f1
-        for idx in by_group.values()
-    ]
-    return pooled, float(numpy.mean(per_group))
+    return pooled_and_group_macro_f1(labels, predicted, keys)
 
 
 def main() -> None:

@@ -595,3 +595,17 @@ def test_word_block_is_learned_stored_and_read(tmp_path):
     training, oversight = MEASURE_TYPES.index("training"), MEASURE_TYPES.index("oversight")
     first, second = loaded.batch_probabilities(probe)
     assert first[training] > first[oversight] and second[oversight] > second[training]
+
+
+def test_pooled_and_group_macro_f1_weights_every_group_alike():
+    from corpus_tools.model.scores import classification_scores, pooled_and_group_macro_f1
+
+    gold = ["training", "other", "training", "other", "training", "emergency"]
+    predicted = ["training", "other", "training", "other", "other", "emergency"]
+    keys = ["a", "a", "a", "a", "b", "b"]
+    pooled, mean = pooled_and_group_macro_f1(gold, predicted, keys)
+    assert pooled == classification_scores(gold, predicted).macro_f1
+    # group a is all right (1.0); group b misses its training unit
+    b = classification_scores(gold[4:], predicted[4:]).macro_f1
+    assert b < 1.0
+    assert mean == (1.0 + b) / 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
@@ -53,6 +54,21 @@ def classification_scores(gold: list[str], predicted: list[str]) -> Classificati
     macro = sum(s.f1 for s in per_label.values()) / len(per_label) if per_label else 0.0
     confusion = tuple(tuple(pairs[(g, p)] for p in labels) for g in labels)
     return ClassificationScores(round(accuracy, 4), round(macro, 4), per_label, labels, confusion)
+
+
+def pooled_and_group_macro_f1(
+    gold: Sequence[str], predicted: Sequence[str], keys: Sequence[str]
+) -> tuple[float, float]:
+    """Measure-type macro-F1 over all units, and its mean over the groups `keys` names."""
+    by_group: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_group.setdefault(key, []).append(i)
+    per_group = [
+        classification_scores([gold[i] for i in idx], [predicted[i] for i in idx]).macro_f1
+        for idx in by_group.values()
+    ]
+    pooled = classification_scores(list(gold), list(predicted)).macro_f1
+    return pooled, sum(per_group) / len(per_group)
 
 
 def span_scores(
