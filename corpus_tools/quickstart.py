@@ -163,8 +163,14 @@ def run_quickstart(
             f"κ {_fmt(exported.agreement.measure_type_kappa)} on {exported.agreement.units} doubly annotated"
         )
     with clock.step(Step.TRAIN) as summary:
-        trained = train.train_model(export_dir, model_dir, max_steps=max_steps)
-        summary.append(f"{trained.model_version}, {trained.steps} steps")
+        # a re-run on the same export, settings and code keeps the model (training is seeded)
+        trained = train.train_model(
+            export_dir, model_dir, max_steps=max_steps, reuse_if_unchanged=True
+        )
+        summary.append(
+            f"{trained.model_version}, {trained.steps} steps"
+            + ("; kept: trained from the same export, settings and code" if trained.reused else "")
+        )
     with clock.step(Step.EVALUATE) as summary:
         scores = train.evaluate_model(model_dir, export_dir, split="test")
         summary.append(

@@ -130,9 +130,10 @@ def _run_twice(studio_server, options, steps, tmp_path):
     assert push.summary.startswith("0 new tasks")
     loaded = next(done for done in rerun.steps if done.step is Step.ANNOTATIONS)
     assert " 0 new" in loaded.summary
-    # the re-run trained the model again on the same export: seeded training gives the
-    # same files (meta.json's training speed aside), so the same version, and the
-    # backend serving it is kept, not restarted
+    # the re-run exported the same rows: the model trained from them is kept, so its
+    # version is the same, and the backend serving it is kept, not restarted
+    trained = next(done for done in rerun.steps if done.step is Step.TRAIN)
+    assert trained.summary.endswith("kept: trained from the same export, settings and code")
     assert model_version_of(rerun.model_dir) == backend.model_version
     assert rerun.backend.already_running and rerun.backend.pid == backend.pid
     assert next(d for d in rerun.steps if d.step is Step.BACKEND).summary == (

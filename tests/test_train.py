@@ -609,3 +609,28 @@ def test_pooled_and_group_macro_f1_weights_every_group_alike():
     b = classification_scores(gold[4:], predicted[4:]).macro_f1
     assert b < 1.0
     assert mean == (1.0 + b) / 2
+
+
+def test_a_model_trained_from_the_same_inputs_is_kept(tiny_export, tmp_path):
+    from conftest import make_tiny_export
+
+    out = tmp_path / "model"
+    first = train_model(tiny_export, out, max_steps=20, reuse_if_unchanged=True)
+    assert not first.reused
+    weights = out / "char_ngram_cats" / "weights.npz"
+    written = weights.stat().st_mtime_ns
+
+    again = train_model(tiny_export, out, max_steps=20, reuse_if_unchanged=True)
+    assert again.reused and weights.stat().st_mtime_ns == written
+    assert (again.model_version, again.steps, again.n_train, again.best_step) == (
+        first.model_version,
+        first.steps,
+        first.n_train,
+        first.best_step,
+    )
+    # other settings or other rows: trained again
+    assert not train_model(tiny_export, out, max_steps=30, reuse_if_unchanged=True).reused
+    other = make_tiny_export(tmp_path / "other-export", seed=1)
+    assert not train_model(other, out, max_steps=30, reuse_if_unchanged=True).reused
+    # without the flag `train` always trains
+    assert not train_model(other, out, max_steps=30).reused

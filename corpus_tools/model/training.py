@@ -10,6 +10,8 @@ measure-type mix (`choose_mix`) and the rule option per span label
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
 import shutil
@@ -87,6 +89,8 @@ class TrainResult:
     validation_scores: dict[str, float]
     seconds: float
     measure_type_mix: dict[str, Any] | None = None
+    # the model in output_dir was trained from the same inputs, so it was kept as it is
+    reused: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -136,6 +140,7 @@ def train_model(
     version: str = DEFAULT_VERSION,
     select_rules: bool = True,
     whole_corpus: bool = False,
+    reuse_if_unchanged: bool = False,
     progress: Callable[[TrainProgress], None] | None = None,
 ) -> TrainResult:
     """Train the pipeline of `config_path` (default: the project's config) on
@@ -145,7 +150,12 @@ def train_model(
     With `whole_corpus` it trains on every split and keeps the config's
     measure-type mix and rule options (chosen by grouped cross-validation,
     `corpus-tools evaluate --group-by`): the validation split, now trained on,
-    would favour what was fitted to it."""
+    would favour what was fitted to it.
+
+    With `reuse_if_unchanged` a model in `output_dir` trained from the same
+    inputs — the export's rows, the config and its overrides, the seed and
+    the toolkit's code (see `training_digest`) — is kept as it is: training is
+    seeded, so it would come out the same."""
     from spacy.schemas import ConfigSchemaTraining
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import (
@@ -180,6 +190,13 @@ def train_model(
         config = load_config(config_path, overrides=all_overrides, interpolate=False)
     except Exception as error:
         raise ModelError(f"{config_path}: bad config or override ({error})") from None
+    digest = training_digest(
+        dataset, config_path, all_overrides | {"select_rules": select_rules, "name": name}
+    )
+    if reuse_if_unchanged:
+        kept = _reusable(output_dir, digest, started=started)
+        if kept is not None:
+            return kept
     steps_cap = int(config["training"]["max_steps"] or 0)
     if steps_cap and config["training"]["eval_frequency"] > steps_cap:
         config["training"]["eval_frequency"] = steps_cap  # evaluate at least at the end
@@ -253,6 +270,7 @@ def train_model(
     for unit in iter_gold(train_part):
         make_example(nlp, unit, misaligned)
     model_version = f"{name}-{version}"
+    n_train = sum(len(dataset[split]) for split in dataset) if whole_corpus else len(train_part)
     nlp.meta.update(
         {
             "name": name,
@@ -272,6 +290,11 @@ def train_model(
                 "measure_type_mix": mix,
                 "rules": [asdict(r) for r in rules],
                 "misaligned_spans": dict(misaligned),
+                "best_score": float(best_score),
+                "steps": last_step,
+                "n_train": n_train,
+                "n_validation": len(dev_part),
+                "training_digest": digest,
             },
         }
     )
@@ -284,13 +307,59 @@ def train_model(
         best_score=float(best_score),
         best_step=best_step,
         steps=last_step,
-        n_train=sum(len(dataset[name]) for name in dataset) if whole_corpus else len(train_part),
+        n_train=n_train,
         n_validation=len(dev_part),
         misaligned_spans=dict(misaligned),
         rules=tuple(rules),
         validation_scores=best_scores,
         seconds=time.perf_counter() - started,
         measure_type_mix=mix,
+    )
+
+
+_CODE_DIR = Path(__file__).resolve().parent.parent
+
+
+def training_digest(dataset, config_path: Path, overrides: Mapping[str, Any]) -> str:
+    """A digest of what a training run reads: every split's rows, the config
+    file, the overrides (seed and steps among them) and the toolkit's own code
+    (rule finders and components are code: a change there retrains)."""
+    digest = hashlib.sha256()
+    for split in sorted(dataset):
+        digest.update(split.encode())
+        for row in dataset[split]:
+            digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+    digest.update(Path(config_path).read_bytes())
+    digest.update(json.dumps(dict(overrides), sort_keys=True, default=str).encode())
+    for source in sorted(_CODE_DIR.rglob("*.py")):
+        digest.update(source.relative_to(_CODE_DIR).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _reusable(output_dir: Path, digest: str, *, started: float) -> TrainResult | None:
+    """The result of the training that made `output_dir`, if it read the same inputs."""
+    try:
+        meta = json.loads((output_dir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    made = meta.get("corpus_tools") or {}
+    if made.get("training_digest") != digest:
+        return None
+    return TrainResult(
+        model_dir=output_dir,
+        model_version=str(made.get("model_version", "")),
+        best_score=float(made.get("best_score", 0.0)),
+        best_step=int(made.get("best_step", 0)),
+        steps=int(made.get("steps", 0)),
+        n_train=int(made.get("n_train", 0)),
+        n_validation=int(made.get("n_validation", 0)),
+        misaligned_spans=dict(made.get("misaligned_spans") or {}),
+        rules=tuple(RuleChoice(**r) for r in made.get("rules") or ()),
+        validation_scores=dict(made.get("validation_scores") or {}),
+        seconds=time.perf_counter() - started,
+        measure_type_mix=made.get("measure_type_mix"),
+        reused=True,
     )
 
 
