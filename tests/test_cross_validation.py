@@ -10,7 +10,12 @@ from typer.testing import CliRunner
 from corpus_tools.cli import app
 from corpus_tools.errors import ModelError
 from corpus_tools.model import GroupBy, cross_validate, iter_gold, load_export
-from corpus_tools.model.cross_validation import calibration_error, grouped_folds
+from corpus_tools.model.cross_validation import (
+    calibration_error,
+    fit_temperature,
+    grouped_folds,
+    with_temperature,
+)
 from corpus_tools.schema import SPAN_LABELS
 
 runner = CliRunner(env={"COLUMNS": "220"})
@@ -38,6 +43,28 @@ def test_calibration_error_is_zero_when_scores_match_accuracy_and_grows_otherwis
     assert calibration_error([0.95] * 4, [True, False, False, False]) == pytest.approx(0.70)
 
 
+def test_temperature_rescales_without_changing_the_pick():
+    p = {"training": 0.6, "other": 0.3, "emergency": 0.1}
+    assert with_temperature(p, 1.0) == pytest.approx(p)
+    sharper, flatter = with_temperature(p, 0.5), with_temperature(p, 2.0)
+    assert sharper["training"] > 0.6 > flatter["training"]
+    assert max(sharper, key=sharper.get) == max(flatter, key=flatter.get) == "training"
+    assert sum(sharper.values()) == pytest.approx(1.0)
+
+
+def test_fit_temperature_sharpens_a_cautious_classifier_and_softens_a_sure_one():
+    # right 9 times in 10 while saying 0.6: too cautious, a temperature below 1 fits
+    cautious = [{"training": 0.6, "other": 0.4}] * 10
+    gold = ["training"] * 9 + ["other"]
+    assert fit_temperature(cautious, gold) < 1.0
+    # right 6 times in 10 while saying 0.99: too sure, a temperature above 1 fits
+    sure = [{"training": 0.99, "other": 0.01}] * 10
+    assert fit_temperature(sure, ["training"] * 6 + ["other"] * 4) > 1.0
+    # already calibrated: 1.0 (ties go to 1.0)
+    assert fit_temperature([{"training": 0.5, "other": 0.5}] * 2, ["training", "other"]) == 1.0
+    assert fit_temperature([], []) == 1.0
+
+
 @pytest.mark.slow
 def test_cross_validation_holds_out_each_sector_and_scores_it(tiny_export):
     dataset = load_export(tiny_export)
@@ -56,6 +83,9 @@ def test_cross_validation_holds_out_each_sector_and_scores_it(tiny_export):
     assert result.measure_type.macro_f1 > 0.8
     assert result.spans.per_label["RESPONSIBLE_BODY"].f1 > 0.8
     assert 0.0 <= result.calibration_error <= 1.0
+    # the best-fitting temperature never calibrates worse than no temperature by much
+    assert 0.3 <= result.temperature <= 3.0
+    assert result.calibration_error_at_temperature <= result.calibration_error + 0.05
     assert result.mean_group_baseline_macro_f1 > 0.0
 
 
@@ -76,7 +106,14 @@ def test_evaluate_group_by_prints_groups_beside_the_baseline(tiny_model, tiny_ex
     )
     assert result.exit_code == 0, result.output
     assert "grouped cross-validation by genre" in result.output
-    for expected in ("年度工作通知", "实施方案", "baseline", "mean over groups", "pooled"):
+    for expected in (
+        "年度工作通知",
+        "实施方案",
+        "baseline",
+        "mean over groups",
+        "pooled",
+        "at temperature",
+    ):
         assert expected in result.output
     data = json.loads(json_out.read_text(encoding="utf-8"))
     assert data["group_by"] == "genre" and data["n_groups"] == 2

@@ -634,3 +634,36 @@ def test_a_model_trained_from_the_same_inputs_is_kept(tiny_export, tmp_path):
     assert not train_model(other, out, max_steps=30, reuse_if_unchanged=True).reused
     # without the flag `train` always trains
     assert not train_model(other, out, max_steps=30).reused
+
+
+def test_temperature_sharpens_the_scores_keeps_the_pick_and_is_stored(tmp_path):
+    from spacy.training import Example
+
+    from corpus_tools.model import CharNgramCats
+
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    texts = {
+        "training": ["要组织安全生产培训。", "要开展应急演练培训。", "要加强岗位技能培训。"],
+        "oversight": ["要开展安全生产督查。", "要组织专项督导检查。", "要加强日常巡查检查。"],
+    }
+    examples = [
+        Example.from_dict(nlp.make_doc(t), {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
+        for label, ts in texts.items()
+        for t in ts
+    ]
+    plain = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
+    plain.initialize(lambda: examples)
+    plain.to_disk(tmp_path / "plain")
+    sharp = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
+    sharp.from_disk(tmp_path / "plain")
+    sharp.temperature = 0.5
+    sharp.to_disk(tmp_path / "sharp")
+    loaded = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
+    loaded.from_disk(tmp_path / "sharp")
+    assert loaded.temperature == 0.5
+    text = "要组织岗位培训。"
+    before, after = plain.probabilities(text), loaded.probabilities(text)
+    assert before.argmax() == after.argmax()
+    assert after.max() > before.max()
+    with pytest.raises(ModelError, match="temperature"):
+        CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, temperature=0)

@@ -293,7 +293,9 @@ def _print_cross_validation(
         + ", ".join(
             f"{label} {result.rules_only_spans.per_label[label].f1:.2f}" for label in SPAN_LABELS
         )
-        + f"; measure-type calibration error (ECE, {10} bins): {result.calibration_error:.3f}",
+        + f"; measure-type calibration error (ECE, {10} bins): {result.calibration_error:.3f}"
+        + f" ({result.calibration_error_at_temperature:.3f} at temperature"
+        + f" {result.temperature:g}, the best fit to the held-out scores)",
         highlight=False,
     )
     if json_out is not None:

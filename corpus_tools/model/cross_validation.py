@@ -10,6 +10,7 @@ about equal size (scikit-learn's `GroupKFold`). Never by sentence.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -67,6 +68,10 @@ class CrossValidationResult:
     mean_group_macro_f1: float
     mean_group_baseline_macro_f1: float
     calibration_error: float  # expected calibration error of the measure-type score
+    # the temperature that fits the held-out probabilities best (`fit_temperature`),
+    # and the calibration error the scores would have with it
+    temperature: float
+    calibration_error_at_temperature: float
     seconds: float
 
     def to_dict(self) -> dict:
@@ -148,6 +153,7 @@ def cross_validate(
     keys = [group_key(u, group_by) for u in units]
     fold_indices = grouped_folds(keys, folds=folds)
     predicted: dict[int, tuple[str, float, set]] = {}
+    distributions: dict[int, dict[str, float]] = {}  # each held-out unit's doc.cats
     base: dict[int, str] = {}
     for number, held in enumerate(fold_indices, 1):
         fold_started = time.perf_counter()
@@ -162,6 +168,7 @@ def cross_validate(
         for i, doc in zip(held, docs, strict=True):
             p = prediction_of(doc)
             predicted[i] = (p.measure_type, p.measure_type_score, {s[:3] for s in p.spans})
+            distributions[i] = dict(doc.cats)
         if baseline:
             predict = tfidf_baseline([u.text for u in train], [u.measure_type for u in train])
             for i, label in zip(held, predict(units[i].text for i in held), strict=True):
@@ -193,6 +200,10 @@ def cross_validate(
             )
         )
     pooled = [units[i] for i in order]
+    held_out = [distributions[i] for i in order]
+    gold_types = [u.measure_type for u in pooled]
+    temperature = fit_temperature(held_out, gold_types)
+    rescaled = [_top(with_temperature(d, temperature)) for d in held_out]
     return CrossValidationResult(
         group_by=group_by.value,
         folds=len(fold_indices),
@@ -214,6 +225,11 @@ def cross_validate(
             [predicted[i][1] for i in order],
             [predicted[i][0] == units[i].measure_type for i in order],
         ),
+        temperature=temperature,
+        calibration_error_at_temperature=calibration_error(
+            [score for _, score in rescaled],
+            [label == gold for (label, _), gold in zip(rescaled, gold_types, strict=True)],
+        ),
         seconds=time.perf_counter() - started,
     )
 
@@ -233,6 +249,48 @@ def calibration_error(
             confidence = sum(scores[i] for i in idx) / len(idx)
             total += len(idx) * abs(accuracy - confidence)
     return total / len(scores)
+
+
+TEMPERATURES = tuple(round(0.3 + 0.05 * k, 2) for k in range(55))  # 0.3 … 3.0
+
+
+def with_temperature(probabilities: Mapping[str, float], temperature: float) -> dict[str, float]:
+    """`probabilities` re-scaled as the classifier's logits divided by `temperature`
+    would give them: softmax(log p / T), since log p is the logits up to a constant."""
+    floor = 1e-12  # a label the classifier never saw has probability ~0
+    logits = {label: math.log(max(p, floor)) / temperature for label, p in probabilities.items()}
+    top = max(logits.values())
+    exps = {label: math.exp(v - top) for label, v in logits.items()}
+    total = sum(exps.values())
+    return {label: v / total for label, v in exps.items()}
+
+
+def fit_temperature(probabilities: Sequence[Mapping[str, float]], gold: Sequence[str]) -> float:
+    """The temperature (of `TEMPERATURES`) under which held-out probabilities give
+    their gold labels the highest likelihood: below 1 the classifier was too
+    cautious, above 1 too sure. 1.0 when there is nothing to fit."""
+    import numpy
+
+    if not probabilities:
+        return 1.0
+    labels = list(probabilities[0])
+    logs = numpy.log(
+        numpy.maximum([[p.get(label, 0.0) for label in labels] for p in probabilities], 1e-12)
+    )
+    truth = numpy.array([labels.index(label) for label in gold])
+    rows = numpy.arange(len(truth))
+
+    def loss(temperature: float) -> float:
+        z = logs / temperature
+        z -= z.max(axis=1, keepdims=True)
+        log_norm = numpy.log(numpy.exp(z).sum(axis=1))
+        return float((log_norm - z[rows, truth]).sum())
+
+    return min(TEMPERATURES, key=lambda t: (round(loss(t), 9), abs(t - 1.0)))
+
+
+def _top(probabilities: Mapping[str, float]) -> tuple[str, float]:
+    return max(probabilities.items(), key=lambda kv: kv[1])
 
 
 def _mean(values) -> float:
