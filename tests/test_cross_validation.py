@@ -112,11 +112,12 @@ def test_evaluate_group_by_prints_groups_beside_the_baseline(tiny_model, tiny_ex
         "baseline",
         "mean over groups",
         "pooled",
-        "at temperature",
     ):
         assert expected in result.output
     data = json.loads(json_out.read_text(encoding="utf-8"))
     assert data["group_by"] == "genre" and data["n_groups"] == 2
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert f"at temperature {data['temperature']:g}" in said
     assert set(data["spans"]["per_label"]) == set(SPAN_LABELS)
 
 
