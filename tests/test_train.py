@@ -560,23 +560,28 @@ def test_heading_block_is_learned_stored_and_read_from_the_doc(tmp_path):
     assert docs[0].cats["emergency"] == pytest.approx(float(first[emergency]))
 
 
-def test_word_block_is_learned_stored_and_read(tmp_path):
+def _training_and_oversight_examples() -> list:
+    """Six one-sentence examples of two measure types, told apart by their words."""
     from spacy.training import Example
 
-    from corpus_tools.model import CharNgramCats
-    from corpus_tools.model.char_ngram_cats import WORD_MARK, words
-
-    assert words("各单位要加强安全生产检查。")[:3] == ["各", "单位", "要"]
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
     texts = {
         "training": ["要组织安全生产培训。", "要开展应急演练培训。", "要加强岗位技能培训。"],
         "oversight": ["要开展安全生产督查。", "要组织专项督导检查。", "要加强日常巡查检查。"],
     }
-    examples = [
+    return [
         Example.from_dict(nlp.make_doc(t), {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
         for label, ts in texts.items()
         for t in ts
     ]
+
+
+def test_word_block_is_learned_stored_and_read(tmp_path):
+    from corpus_tools.model import CharNgramCats
+    from corpus_tools.model.char_ngram_cats import WORD_MARK, words
+
+    assert words("各单位要加强安全生产检查。")[:3] == ["各", "单位", "要"]
+    examples = _training_and_oversight_examples()
     with_words = CharNgramCats(
         "c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, word_weight=1.0
     )
@@ -637,20 +642,9 @@ def test_a_model_trained_from_the_same_inputs_is_kept(tiny_export, tmp_path):
 
 
 def test_temperature_sharpens_the_scores_keeps_the_pick_and_is_stored(tmp_path):
-    from spacy.training import Example
-
     from corpus_tools.model import CharNgramCats
 
-    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
-    texts = {
-        "training": ["要组织安全生产培训。", "要开展应急演练培训。", "要加强岗位技能培训。"],
-        "oversight": ["要开展安全生产督查。", "要组织专项督导检查。", "要加强日常巡查检查。"],
-    }
-    examples = [
-        Example.from_dict(nlp.make_doc(t), {"cats": {m: float(m == label) for m in MEASURE_TYPES}})
-        for label, ts in texts.items()
-        for t in ts
-    ]
+    examples = _training_and_oversight_examples()
     plain = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
     plain.initialize(lambda: examples)
     plain.to_disk(tmp_path / "plain")
