@@ -87,6 +87,13 @@ def test_cross_validation_holds_out_each_sector_and_scores_it(tiny_export):
     assert 0.3 <= result.temperature <= 3.0
     assert result.calibration_error_at_temperature <= result.calibration_error + 0.05
     assert result.mean_group_baseline_macro_f1 > 0.0
+    # each group's and the mean's difference from the baseline, with its interval
+    mean_difference = result.mean_group_macro_f1 - result.mean_group_baseline_macro_f1
+    low, high = result.mean_group_difference_interval
+    assert low - 1e-3 <= mean_difference <= high + 1e-3
+    for group in result.groups:
+        low, high = group.difference_interval
+        assert low - 1e-3 <= group.macro_f1 - group.baseline_macro_f1 <= high + 1e-3
 
 
 @pytest.mark.slow
@@ -119,6 +126,10 @@ def test_evaluate_group_by_prints_groups_beside_the_baseline(tiny_model, tiny_ex
     said = " ".join(result.output.split())  # the console wraps long lines
     assert f"at temperature {data['temperature']:g}" in said
     assert set(data["spans"]["per_label"]) == set(SPAN_LABELS)
+    assert "difference (95% CI)" in result.output
+    low, high = data["mean_group_difference_interval"]
+    mean_difference = data["mean_group_macro_f1"] - data["mean_group_baseline_macro_f1"]
+    assert f"{mean_difference:+.3f} ({low:+.3f}…{high:+.3f})" in result.output
 
 
 def test_evaluate_group_by_refuses_an_unknown_field(tiny_model, tiny_export):

@@ -616,6 +616,53 @@ def test_pooled_and_group_macro_f1_weights_every_group_alike():
     assert mean == (1.0 + b) / 2
 
 
+def test_the_bootstrap_draws_score_macro_f1_as_classification_scores_does():
+    import numpy
+
+    from corpus_tools.model.scores import _macro_f1_of_draws, classification_scores
+
+    gold = ["training", "other", "training", "emergency", "other", "training"]
+    predicted = ["training", "other", "other", "oversight", "other", "training"]
+    codes = {label: i for i, label in enumerate(sorted({*gold, *predicted}))}
+    truth, guess = (numpy.array([codes[x] for x in xs]) for xs in (gold, predicted))
+    whole = numpy.arange(len(gold))[None, :]  # one draw: every unit once
+    assert _macro_f1_of_draws(truth, guess, whole, len(codes))[0] == pytest.approx(
+        classification_scores(gold, predicted).macro_f1, abs=1e-4
+    )
+
+
+def test_difference_interval_holds_the_difference_and_is_sure_only_when_it_should_be():
+    from corpus_tools.model.scores import classification_scores, difference_interval
+
+    gold = (["training", "other", "emergency", "oversight"] * 30)[:120]
+    right = list(gold)
+    # the baseline misses every third unit; the model misses none
+    worse = [
+        ("other" if g != "other" else "training") if i % 3 == 0 else g for i, g in enumerate(gold)
+    ]
+    low, high = difference_interval(gold, right, worse)
+    difference = 1.0 - classification_scores(gold, worse).macro_f1
+    assert 0.0 < low <= difference <= high
+    # the same predictions twice: no difference in any draw
+    assert difference_interval(gold, worse, worse) == (0.0, 0.0)
+    # the same seed, the same interval; fewer units, a wider one
+    assert difference_interval(gold, right, worse) == (low, high)
+    few_low, few_high = difference_interval(gold[:12], right[:12], worse[:12])
+    assert few_high - few_low > high - low
+
+
+def test_mean_difference_interval_is_over_groups():
+    from corpus_tools.model.scores import mean_difference_interval
+
+    model = [0.8, 0.7, 0.9, 0.6, 0.75]
+    baseline = [0.7, 0.72, 0.8, 0.5, 0.7]  # model ahead by +0.066 on average, behind once
+    low, high = mean_difference_interval(model, baseline)
+    assert low < 0.066 < high and high - low < 0.2
+    assert low > -0.02  # one group of five behind: the mean is still mostly ahead
+    assert mean_difference_interval([0.5] * 4, [0.5] * 4) == (0.0, 0.0)
+    assert mean_difference_interval([], []) == (0.0, 0.0)
+
+
 def test_a_model_trained_from_the_same_inputs_is_kept(tiny_export, tmp_path):
     from conftest import make_tiny_export
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import SAMPLE_NOTICES
 from typer.testing import CliRunner
 
@@ -182,6 +183,10 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     assert notices["02_shandong"]["span_f1"]["FREQUENCY"] == 1.0
     # no FREQUENCY span in the NEA notice: its F1 is undefined, not 0
     assert "FREQUENCY" not in notices["04_nea"]["span_f1"]
+    # one unit a notice: the interval of the difference from the baseline is a point
+    for notice in notices.values():
+        difference = notice["macro_f1"] - notice["baseline_macro_f1"]
+        assert notice["difference_interval"] == [pytest.approx(difference, abs=1e-3)] * 2
 
 
 def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tmp_path):

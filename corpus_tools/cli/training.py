@@ -215,8 +215,8 @@ def _group_table(title: str, name: str, groups) -> Any:
     from rich.table import Table
 
     table = Table(title=title)
-    columns = (name, "units", "docs", "macro-F1", "baseline", "accuracy", "baseline acc.")
-    for column in columns + tuple(f"{label} F1" for label in SPAN_LABELS):
+    columns = (name, "units", "docs", "macro-F1", "baseline", "difference (95% CI)", "accuracy")
+    for column in columns + ("baseline acc.",) + tuple(f"{label} F1" for label in SPAN_LABELS):
         table.add_column(column, justify="left" if column == name else "right")
     for g in groups:
         table.add_row(
@@ -225,11 +225,20 @@ def _group_table(title: str, name: str, groups) -> Any:
             str(g.documents),
             f"{g.macro_f1:.3f}",
             f"{g.baseline_macro_f1:.3f}",
+            _difference_cell(g.macro_f1 - g.baseline_macro_f1, g.difference_interval),
             f"{g.accuracy:.3f}",
             f"{g.baseline_accuracy:.3f}",
             *(f"{g.span_f1[label]:.2f}" if label in g.span_f1 else "–" for label in SPAN_LABELS),
         )
     return table
+
+
+def _difference_cell(difference: float, interval: tuple[float, ...]) -> str:
+    """`+0.020 (+0.002…+0.039)`; the interval left out when none was computed."""
+    if not interval:
+        return f"{difference:+.3f}"
+    low, high = interval
+    return f"{difference:+.3f} ({low:+.3f}…{high:+.3f})"
 
 
 class GroupByOption(StrEnum):
@@ -270,6 +279,10 @@ def _print_cross_validation(
         "",
         f"{result.mean_group_macro_f1:.3f}",
         f"{result.mean_group_baseline_macro_f1:.3f}",
+        _difference_cell(
+            result.mean_group_macro_f1 - result.mean_group_baseline_macro_f1,
+            result.mean_group_difference_interval,
+        ),
         "",
         "",
         "",
@@ -283,6 +296,7 @@ def _print_cross_validation(
         "",
         f"{m.macro_f1:.3f}",
         f"{b.macro_f1:.3f}",
+        f"{m.macro_f1 - b.macro_f1:+.3f}",
         f"{m.accuracy:.3f}",
         f"{b.accuracy:.3f}",
         *(f"{result.spans.per_label[label].f1:.2f}" for label in SPAN_LABELS),

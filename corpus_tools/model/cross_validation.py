@@ -31,6 +31,7 @@ from corpus_tools.model.scores import (
     SpanScores,
     classification_scores,
     group_scores,
+    mean_difference_interval,
     span_scores,
 )
 
@@ -73,6 +74,8 @@ class CrossValidationResult:
     temperature: float
     calibration_error_at_temperature: float
     seconds: float
+    # 95 % bootstrap interval (over groups) of mean macro-F1 − mean baseline macro-F1
+    mean_group_difference_interval: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -231,6 +234,13 @@ def cross_validate(
             [label == gold for (label, _), gold in zip(rescaled, gold_types, strict=True)],
         ),
         seconds=time.perf_counter() - started,
+        mean_group_difference_interval=(
+            mean_difference_interval(
+                [g.macro_f1 for g in groups], [g.baseline_macro_f1 for g in groups]
+            )
+            if baseline
+            else ()
+        ),
     )
 
 
