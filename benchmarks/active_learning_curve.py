@@ -117,7 +117,7 @@ def simulate(args) -> tuple[pl.DataFrame, list[str]]:
     )
     print(
         "classifier refitted in the loop: char_ngram_cats (character n-gram TF-IDF + "
-        f"class-balanced logistic regression) with train.cfg's settings {settings}"
+        f"class-balanced linear model) with train.cfg's settings {settings}"
     )
     runs = [(Order.RANDOM, measures[0])] + [(Order.UNCERTAINTY_FIRST, m) for m in measures]
     names = [curve_name(o, m) for o, m in runs]

@@ -708,3 +708,43 @@ def test_temperature_sharpens_the_scores_keeps_the_pick_and_is_stored(tmp_path):
     assert after.max() > before.max()
     with pytest.raises(ModelError, match="temperature"):
         CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, temperature=0)
+
+
+def test_hinge_loss_fits_linear_svms_whose_margins_are_stored_and_read(tmp_path):
+    import numpy
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from corpus_tools.model import CharNgramCats
+    from corpus_tools.model.char_ngram_cats import Loss, char_ngrams
+
+    examples = _training_and_oversight_examples()
+    svm = CharNgramCats(
+        "c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0, loss="hinge", temperature=0.2
+    )
+    svm.initialize(lambda: examples)
+    log = CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0)
+    log.initialize(lambda: examples)
+    probe = ["要组织专项培训。", "要开展专项督查。"]
+    training, oversight = MEASURE_TYPES.index("training"), MEASURE_TYPES.index("oversight")
+    first, second = svm.batch_probabilities(probe)
+    assert first[training] > first[oversight] and second[oversight] > second[training]
+    # the stored weights are scikit-learn's LinearSVC's: same margin for the probe
+    texts = [eg.reference.text for eg in examples]
+    labels = [max(eg.reference.cats, key=eg.reference.cats.get) for eg in examples]
+    vectorizer = TfidfVectorizer(analyzer=lambda t: char_ngrams(t, 1, 2), sublinear_tf=True)
+    reference = LinearSVC(C=1.0, class_weight="balanced", random_state=0)
+    reference.fit(vectorizer.fit_transform(texts), labels)
+    margin = reference.decision_function(vectorizer.transform(probe[:1]))[0]
+    # two classes: one margin, for classes_[1]; ours is the softmax of (0, margin) / T
+    sign = 1 if reference.classes_[1] == "training" else -1
+    expected = 1 / (1 + numpy.exp(-sign * margin / 0.2))
+    assert first[training] == pytest.approx(expected, abs=1e-4)
+    assert svm.batch_probabilities(probe) != pytest.approx(log.batch_probabilities(probe))
+    svm.to_disk(tmp_path / "svm")
+    loaded = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
+    loaded.from_disk(tmp_path / "svm")
+    assert loaded.loss is Loss.HINGE and loaded.temperature == 0.2
+    assert loaded.batch_probabilities(probe) == pytest.approx(svm.batch_probabilities(probe))
+    with pytest.raises(ModelError, match="loss must be one of log, hinge"):
+        CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0, loss="huber")

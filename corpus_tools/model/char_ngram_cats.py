@@ -1,7 +1,7 @@
 """The `char_ngram_cats` component: the measure type from character n-grams.
 
-Character n-gram TF-IDF + class-weighted logistic regression, fitted when the
-pipeline is initialised and stored as plain arrays in the model directory; its
+Character n-gram TF-IDF + a class-weighted linear model (logistic regression or
+linear SVMs, `Loss`), fitted when the pipeline is initialised and stored as plain arrays in the model directory; its
 probabilities are mixed with `textcat`'s (the mix weight is chosen on the
 validation split, see `corpus_tools.model.training.choose_mix`).
 """
@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
@@ -92,9 +93,33 @@ def measure_text(text: str, *, strip_markers: bool) -> tuple[str, str]:
     return text, text[: end.start()] if end else text
 
 
+class Loss(StrEnum):
+    """What the linear model minimises: `log`, a multinomial logistic regression
+    (probabilities of its own); `hinge`, one-vs-rest linear SVMs, whose margins
+    the softmax turns into scores (at a temperature fitted by cross-validation)."""
+
+    LOG = "log"
+    HINGE = "hinge"
+
+
+def _linear_model(loss: Loss, *, C: float, balanced: bool, solver: str):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    class_weight = "balanced" if balanced else None
+    makers = {
+        Loss.LOG: lambda: LogisticRegression(
+            C=C, max_iter=3000, class_weight=class_weight, solver=solver
+        ),
+        Loss.HINGE: lambda: LinearSVC(C=C, class_weight=class_weight, random_state=0),
+    }
+    return makers[loss]()
+
+
 class CharNgramCats:
     """Measure-type probabilities from character n-gram TF-IDF features and a
-    multinomial logistic regression. Fitted with scikit-learn in `initialize`
+    linear model (`loss`: a multinomial logistic regression, or linear SVMs whose
+    margins go through the softmax). Fitted with scikit-learn in `initialize`
     (class-balanced: the rare measure types count as much as the common ones
     in macro-F1); predicts with numpy and scipy from the stored vocabulary, idf
     and weights, so loading needs neither scikit-learn's models nor pickles.
@@ -120,10 +145,17 @@ class CharNgramCats:
         heading_weight: float = 0.0,
         word_weight: float = 0.0,
         temperature: float = 1.0,
+        loss: str = Loss.LOG.value,
     ) -> None:
         if temperature <= 0:
             raise ModelError(f"{name}: temperature must be above 0, not {temperature}")
+        if loss not in set(Loss):
+            raise ModelError(
+                f"{name}: loss must be one of {', '.join(Loss)}, not {loss!r}; "
+                "set components.char_ngram_cats.loss in the training config"
+            )
         self.name = name
+        self.loss = Loss(loss)
         self.temperature = temperature
         self.cues = cues
         self.min_df = min_df
@@ -172,7 +204,6 @@ class CharNgramCats:
         a tenth of the time (`scipy`'s L-BFGS-B spends ~90 ms a step on the
         600k weights)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
 
         self.labels = tuple(MEASURE_TYPES)
         if not texts:
@@ -223,12 +254,9 @@ class CharNgramCats:
         coef = numpy.zeros((len(self.vocab), len(self.labels)), dtype="float32")
         intercept = numpy.full(len(self.labels), -1e4, dtype="float32")  # unseen labels
         if len(set(labels)) >= 2:
-            model = LogisticRegression(
-                C=self.C,
-                max_iter=3000,
-                class_weight="balanced" if self.balanced else None,
-                solver=solver,
-            ).fit(features, labels)
+            model = _linear_model(self.loss, C=self.C, balanced=self.balanced, solver=solver).fit(
+                features, labels
+            )
             cols = [self.labels.index(label) for label in model.classes_]
             if model.coef_.shape[0] == 1:  # two classes: one row, for classes_[1] (sigmoid)
                 intercept[cols[0]] = 0.0
@@ -363,6 +391,7 @@ class CharNgramCats:
                     "heading_weight": self.heading_weight,
                     "word_weight": self.word_weight,
                     "temperature": self.temperature,
+                    "loss": self.loss.value,
                 },
                 ensure_ascii=False,
             ),
@@ -384,6 +413,7 @@ class CharNgramCats:
         self.heading_weight = float(cfg.get("heading_weight", 0.0))
         self.word_weight = float(cfg.get("word_weight", 0.0))
         self.temperature = float(cfg.get("temperature", 1.0))
+        self.loss = Loss(cfg.get("loss", Loss.LOG.value))
         grams = json.loads((path / "ngrams.json").read_text(encoding="utf-8"))
         self.vocab = {g: i for i, g in enumerate(grams)}
         self._first = self._heading = self._words = None
@@ -410,6 +440,7 @@ class CharNgramCats:
         "heading_weight": 0.0,
         "word_weight": 0.0,
         "temperature": 1.0,
+        "loss": Loss.LOG.value,
     },
 )
 def make_char_ngram_cats(
@@ -426,6 +457,7 @@ def make_char_ngram_cats(
     heading_weight: float,
     word_weight: float,
     temperature: float,
+    loss: str,
 ) -> CharNgramCats:
     return CharNgramCats(
         name,
@@ -440,4 +472,5 @@ def make_char_ngram_cats(
         heading_weight=heading_weight,
         word_weight=word_weight,
         temperature=temperature,
+        loss=loss,
     )

@@ -261,7 +261,11 @@ def calibration_error(
     return total / len(scores)
 
 
-TEMPERATURES = tuple(round(0.3 + 0.05 * k, 2) for k in range(55))  # 0.3 … 3.0
+# 0.05 … 3.0: linear SVMs' margins (`Loss.HINGE`) span about ±2, so their softmax
+# needs a temperature well below 1; finer steps down there
+TEMPERATURES = tuple(round(0.05 + 0.01 * k, 2) for k in range(25)) + tuple(
+    round(0.3 + 0.05 * k, 2) for k in range(55)
+)
 
 
 def with_temperature(probabilities: Mapping[str, float], temperature: float) -> dict[str, float]:

@@ -2,8 +2,8 @@
 
 What a model directory holds (`train`): the character tokenizer, `textcat`
 (saved disabled once `choose_mix` gives the char n-gram classifier the whole
-of `doc.cats`, as in models/prelabel), `char_ngram_cats` (TF-IDF + logistic
-regression: the measure type), `crf_spans` (the span CRF) and `rule_spans`
+of `doc.cats`, as in models/prelabel), `char_ngram_cats` (TF-IDF + linear
+model: the measure type), `crf_spans` (the span CRF) and `rule_spans`
 (the rule options chosen on validation). The measure type and the spans are
 decided by `char_ngram_cats`, `crf_spans` and the rules; `textcat` only counts
 when the mix weight is below 1.
@@ -33,7 +33,8 @@ from corpus_tools.model.crf_spans import SPAN_COMPONENT
 from corpus_tools.model.gold import GoldUnit
 from corpus_tools.model.loading import load_model
 
-# scikit-learn solver of the measure-type regression and CRFsuite algorithm of the
+# scikit-learn solver of the measure-type regression (its `log` loss; the SVMs of
+# `hinge` have one solver) and CRFsuite algorithm of the
 # span CRF in a light refit (see CharNgramCats.fit and CrfSpans.fit for the figures)
 LIGHT_LR_SOLVER = "newton-cg"
 LIGHT_CRF_ALGORITHM = "l2sgd"

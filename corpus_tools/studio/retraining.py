@@ -9,7 +9,7 @@ training). It is accepted only if it is not worse.
 Two ways to retrain (`RetrainMode`):
 
 - `light` (the default): `corpus_tools.model.refit.refit_model` refits the
-  measure-type regression and the span CRF of the served model and keeps the
+  measure-type classifier and the span CRF of the served model and keeps the
   rest; seconds, not minutes (benchmarks/ml_backend.py).
 - `full`: `train_model` on seed + annotations, a short run of the `train`
   config (spaCy's loop over `textcat`, mix and rule choices on validation).
