@@ -95,8 +95,10 @@ def measure_text(text: str, *, strip_markers: bool) -> tuple[str, str]:
 
 class Loss(StrEnum):
     """What the linear model minimises: `log`, a multinomial logistic regression
-    (probabilities of its own); `hinge`, one-vs-rest linear SVMs, whose margins
-    the softmax turns into scores (at a temperature fitted by cross-validation)."""
+    (probabilities of its own); `hinge`, one-vs-rest linear SVMs (scikit-learn's
+    LinearSVC and its squared hinge: the plain hinge and Crammer-Singer did worse by
+    grouped CV), whose margins the softmax turns into scores at a temperature
+    fitted by cross-validation."""
 
     LOG = "log"
     HINGE = "hinge"
