@@ -5,8 +5,8 @@ model's own (char 1–3-grams of the text without markers, its first clause at
 0.7, cue words), whole sectors held out, the TF-IDF baseline on the same folds.
 
 A linear SVM (seconds per fold) stands in for the model's classifier (the
-logistic regression it had then, minutes per fold; SVMs since): it ranks the blocks; `corpus-tools evaluate --group-by`
-then measures the chosen config itself.
+logistic regression it had then, minutes per fold; SVMs since): it ranks the
+blocks; `corpus-tools evaluate --group-by` then measures the chosen config.
 
     uv run python benchmarks/heading_cv.py [--export exports/corpus] [--group-by sector]
 """

@@ -710,7 +710,7 @@ def test_temperature_sharpens_the_scores_keeps_the_pick_and_is_stored(tmp_path):
         CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0, temperature=0)
 
 
-def test_hinge_loss_fits_linear_svms_whose_margins_are_stored_and_read(tmp_path):
+def test_squared_hinge_loss_fits_linear_svms_whose_margins_are_stored_and_read(tmp_path):
     import numpy
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
@@ -720,7 +720,13 @@ def test_hinge_loss_fits_linear_svms_whose_margins_are_stored_and_read(tmp_path)
 
     examples = _training_and_oversight_examples()
     svm = CharNgramCats(
-        "c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0, loss="hinge", temperature=0.2
+        "c",
+        ngram_range=[1, 2],
+        C=1.0,
+        balanced=True,
+        weight=1.0,
+        loss="squared_hinge",
+        temperature=0.2,
     )
     svm.initialize(lambda: examples)
     log = CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0)
@@ -744,7 +750,7 @@ def test_hinge_loss_fits_linear_svms_whose_margins_are_stored_and_read(tmp_path)
     svm.to_disk(tmp_path / "svm")
     loaded = CharNgramCats("c", ngram_range=[1, 2], C=10.0, balanced=True, weight=1.0)
     loaded.from_disk(tmp_path / "svm")
-    assert loaded.loss is Loss.HINGE and loaded.temperature == 0.2
+    assert loaded.loss is Loss.SQUARED_HINGE and loaded.temperature == 0.2
     assert loaded.batch_probabilities(probe) == pytest.approx(svm.batch_probabilities(probe))
-    with pytest.raises(ModelError, match="loss must be one of log, hinge"):
+    with pytest.raises(ModelError, match="loss must be one of log, squared_hinge"):
         CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0, loss="huber")

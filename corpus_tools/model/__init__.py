@@ -7,7 +7,8 @@ so `spacy.load(MODEL_DIR)` works once it is imported — and, through the
 The pipeline (`corpus_tools/configs/train.cfg`): `textcat`, then
 
 - `char_ngram_cats.py` — the measure type from character n-gram TF-IDF +
-  class-weighted linear SVMs (or a logistic regression), mixed with `textcat`'s probabilities;
+  class-weighted linear SVMs (or a logistic regression), mixed with
+  `textcat`'s probabilities;
 - `crf_spans.py` — a linear-chain CRF (CRFsuite) over characters that tags the
   span labels and scores each span;
 - `rule_spans.py` — the rule finders for `DEADLINE`/`FREQUENCY`/

@@ -1,7 +1,8 @@
 """The `char_ngram_cats` component: the measure type from character n-grams.
 
 Character n-gram TF-IDF + a class-weighted linear model (logistic regression or
-linear SVMs, `Loss`), fitted when the pipeline is initialised and stored as plain arrays in the model directory; its
+linear SVMs, `Loss`), fitted when the pipeline is initialised and stored as
+plain arrays in the model directory; its
 probabilities are mixed with `textcat`'s (the mix weight is chosen on the
 validation split, see `corpus_tools.model.training.choose_mix`).
 """
@@ -95,13 +96,13 @@ def measure_text(text: str, *, strip_markers: bool) -> tuple[str, str]:
 
 class Loss(StrEnum):
     """What the linear model minimises: `log`, a multinomial logistic regression
-    (probabilities of its own); `hinge`, one-vs-rest linear SVMs (scikit-learn's
-    LinearSVC and its squared hinge: the plain hinge and Crammer-Singer did worse by
-    grouped CV), whose margins the softmax turns into scores at a temperature
-    fitted by cross-validation."""
+    (probabilities of its own); `squared_hinge`, one-vs-rest linear SVMs
+    (scikit-learn's LinearSVC and its default loss: the plain hinge and
+    Crammer-Singer did worse by grouped CV), whose margins the softmax turns into
+    scores at a temperature fitted by cross-validation."""
 
     LOG = "log"
-    HINGE = "hinge"
+    SQUARED_HINGE = "squared_hinge"
 
 
 def _linear_model(loss: Loss, *, C: float, balanced: bool, solver: str):
@@ -113,7 +114,7 @@ def _linear_model(loss: Loss, *, C: float, balanced: bool, solver: str):
         Loss.LOG: lambda: LogisticRegression(
             C=C, max_iter=3000, class_weight=class_weight, solver=solver
         ),
-        Loss.HINGE: lambda: LinearSVC(C=C, class_weight=class_weight, random_state=0),
+        Loss.SQUARED_HINGE: lambda: LinearSVC(C=C, class_weight=class_weight, random_state=0),
     }
     return makers[loss]()
 
@@ -200,7 +201,7 @@ class CharNgramCats:
         """Fit vocabulary, idf and weights on `texts` (under `headings`) and their
         measure types.
 
-        `solver` is scikit-learn's: `train` fits with L-BFGS as it always has;
+        `solver` is scikit-learn's for the `log` loss (LinearSVC has one): `train` fits with L-BFGS as it always has;
         the ML backend's light retrain passes `newton-cg`, which reaches the
         same optimum (test macro-F1 0.815 against 0.814 on exports/corpus) in
         a tenth of the time (`scipy`'s L-BFGS-B spends ~90 ms a step on the

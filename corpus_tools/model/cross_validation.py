@@ -261,7 +261,7 @@ def calibration_error(
     return total / len(scores)
 
 
-# 0.05 … 3.0: linear SVMs' margins (`Loss.HINGE`) span about ±2, so their softmax
+# 0.05 … 3.0: linear SVMs' margins (`Loss.SQUARED_HINGE`) span about ±2, so their softmax
 # needs a temperature well below 1; finer steps down there
 TEMPERATURES = tuple(round(0.05 + 0.01 * k, 2) for k in range(25)) + tuple(
     round(0.3 + 0.05 * k, 2) for k in range(55)
