@@ -17,6 +17,8 @@ from pathlib import Path
 from corpus_tools.errors import InputFileError
 
 TITLE_MARK = "\x1e"
+# A line that starts a paragraph whatever the line before it (see `clean_lines`).
+PARAGRAPH_MARK = "\x1d"
 
 # Block-level HTML elements: each starts a new line in the text.
 _BLOCK_TAGS = frozenset(

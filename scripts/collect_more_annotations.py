@@ -1,14 +1,17 @@
 """Collect the annotators' batches of the more-notices set into data/annotations/more/.
 
-Annotators worked on batches of units (JSON Lines, one judgement a unit, span
-offsets resolved from span texts and checked). Their records are re-keyed to the
-current segmenter output by source file and exact text (`align_by_source_text`);
-a judgement whose unit text changed is reported, never stretched. Units whose
-text also occurs in an external notice are left out: those notices are for
-evaluation only.
+Annotators work on batches of units (JSON Lines, one judgement a unit, span
+offsets resolved from span texts and checked: `scripts/annotation_batches.py`).
+Their records are re-keyed to the current segmenter output by source file and
+exact text; a judgement whose unit text changed is reported, never stretched.
+Units whose text also occurs in an external notice are left out: those notices
+are for evaluation only. The judgements already collected (earlier rounds) are
+kept: a batch only adds judgements of units that have none, so a re-run changes
+nothing.
 
 usage: uv run python scripts/collect_more_annotations.py BATCH_DIR
-writes data/annotations/more/{first_pass,second_pass}.jsonl and hard-calls.md
+writes data/annotations/more/{first_pass,second_pass}.jsonl; appends the batch's
+hard calls to hard-calls.md under the round's name (BATCH_DIR's name)
 """
 
 from __future__ import annotations
@@ -64,16 +67,20 @@ def main(batch_dir: Path) -> None:
         ("first_pass", "batch[0-9]*.resolved.jsonl"),
         ("second_pass", "blind*.resolved.jsonl"),
     ):
-        placed, unplaced, held_out = [], 0, 0
+        placed, unplaced, held_out = [], [], 0
         seen = set()
         queues = {key: list(found) for key, found in by_text.items()}
-        for path in sorted(batch_dir.glob(pattern)):
+        collected = OUT / f"{pass_name}.jsonl"
+        sources = [collected] if collected.exists() else []
+        sources += sorted(batch_dir.glob(pattern))
+        already = 0
+        for path in sources:
             for line in path.open(encoding="utf-8"):
                 record = json.loads(line)
                 queue = queues.get((source_key(record["doc_id"]), record["text"]))
                 unit = queue.pop(0) if queue else None
                 if unit is None:
-                    unplaced += 1
+                    unplaced.append(f"{path.name}: {record['unit_id']} {record['text'][:40]}")
                     continue
                 if in_external(unit.text):
                     held_out += 1
@@ -82,22 +89,30 @@ def main(batch_dir: Path) -> None:
                     continue
                 seen.add(unit.unit_id)
                 record = {**record, "unit_id": unit.unit_id, "doc_id": unit.doc_id}
-                record["spans"] = [
-                    with_closing_qualifier(record["text"], s) for s in record["spans"]
-                ]
-                record["annotator"] = "annotator_1" if pass_name == "first_pass" else "annotator_2"
+                if path != collected:
+                    record["spans"] = [
+                        with_closing_qualifier(record["text"], s) for s in record["spans"]
+                    ]
+                    record["annotator"] = (
+                        "annotator_1" if pass_name == "first_pass" else "annotator_2"
+                    )
                 problem = judgement_problem(record)
                 if problem:
                     raise SystemExit(f"{path.name}: {record['unit_id']}: {problem}")
                 placed.append(record)
+            if path == collected:
+                already = len(placed)
         order = {u.unit_id: i for i, u in enumerate(units)}
         placed.sort(key=lambda r: order[r["unit_id"]])
         with (OUT / f"{pass_name}.jsonl").open("w", encoding="utf-8") as handle:
             for record in placed:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         print(
-            f"{pass_name}: {len(placed)} placed, {unplaced} whose unit text changed, {held_out} held out (external)"
+            f"{pass_name}: {already} already collected, {len(placed) - already} added, "
+            f"{len(unplaced)} whose unit text changed, {held_out} held out (external)"
         )
+        for note in unplaced:  # a judgement is never stretched to a changed text
+            print(f"  not placed: {note}")
         if pass_name == "first_pass":
             missing = [u for u in units if u.unit_id not in seen and not in_external(u.text)]
             print(f"  {len(missing)} current body units without a first-pass judgement")
@@ -128,13 +143,13 @@ def main(batch_dir: Path) -> None:
                 ),
             )
     hard_calls = sorted(batch_dir.glob("*-hard-calls.md"))
-    with (OUT / "hard-calls.md").open("w", encoding="utf-8") as handle:
-        handle.write(
-            "# Hard calls (more-notices set)\n\nWritten down by each annotator while working: sentence, decision, rule applied.\n"
-        )
+    notes = OUT / "hard-calls.md"
+    written = notes.read_text(encoding="utf-8") if notes.exists() else ""
+    with notes.open("a", encoding="utf-8") as handle:
         for path in hard_calls:
-            handle.write(f"\n## {path.stem.removesuffix('-hard-calls')}\n\n")
-            handle.write(path.read_text(encoding="utf-8").strip() + "\n")
+            heading = f"\n## {batch_dir.name}: {path.stem.removesuffix('-hard-calls')}\n\n"
+            if heading not in written:  # a re-run adds nothing twice
+                handle.write(heading + path.read_text(encoding="utf-8").strip() + "\n")
 
 
 if __name__ == "__main__":

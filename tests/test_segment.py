@@ -500,6 +500,39 @@ def test_short_numbered_sentences_of_a_findings_list_are_bodies():
     ]
 
 
+def test_markdown_blocks_end_paragraphs_and_images_links_and_html_are_dropped():
+    # A web page's inspection record in Markdown: findings end in no `。`, so the
+    # blank lines, list items, rules and images are what separate them.
+    text = (
+        "---\npageClass: x\n---\n# 3月1楼安全卫生大检查\n- 检查时间：2024年3月21日\n"
+        "- 检查人员：刘壮 郭庆乐\n---\n## 周大生\n![周大生](/img/1.jpg)\nled屏幕后方使用喷绘布遮盖\n\n"
+        "![周大生](/img/2.jpg)\n配电箱内放置杂物\n---\n"
+        '<p style="text-align:right;\nfont-size:22px;font-family:\'仿宋\';">附件：[《值班表》](/files/a.pdf)</p>\n'
+    )
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    units = [(u.kind, u.text) for u in document_units(document)]
+    assert ("body", "led屏幕后方使用喷绘布遮盖") in units
+    assert ("body", "配电箱内放置杂物") in units
+    assert ("body", "检查时间：2024年3月21日") in units
+    assert ("body", "检查人员：刘壮 郭庆乐") in units
+    texts = "".join(text for _, text in units)
+    assert "](" not in texts and "<p" not in texts and "font-size" not in texts
+    assert "附件：《值班表》" in texts
+
+
+def test_plain_text_blank_lines_still_fall_inside_paragraphs():
+    # PDF extraction puts blank lines mid-sentence: only Markdown sources break there.
+    text = "一、强化责任\n各级各部门要认真落实\n\n安全生产责任。\n"
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    assert ("body", "各级各部门要认真落实安全生产责任。") in [
+        (u.kind, u.text) for u in document_units(document)
+    ]
+
+
 def test_a_list_title_is_the_documents_title():
     text = "国务院安委会明查暗访发现共性问题清单\n一、消防领域\n1．拉动微型消防站人员，集结时间较长。\n"
     (document,) = segment_text(text, stem="x")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from corpus_tools.ingest import TITLE_MARK
+from corpus_tools.ingest import PARAGRAPH_MARK, TITLE_MARK
 from corpus_tools.segment.line_roles import _looks_like_title
 from corpus_tools.segment.marks import _CN_NUM, _WS
 
@@ -18,6 +18,15 @@ _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
 _MARKDOWN_RULE = re.compile(r"^[-_*]{3,}")  # a horizontal rule, alone or run into the next line
 _TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher's typesetter
 _YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
+_MARKDOWN_ATX = re.compile(r"^#{1,6} ", re.MULTILINE)
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\((?:https?:|/)[^)\n]*\)")
+_MARKDOWN_BULLET = re.compile(r"^[-*+]\s+(?=\S)")
+# Markdown lets HTML through (`<p style="…;…">`, `<img …>`); a tag may span lines.
+_INLINE_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,400})?/?>")
+# In Markdown a blank line, a list item, a rule or an image ends the paragraph
+# before it, so the next line carries PARAGRAPH_MARK; a PDF's blank lines fall
+# mid-paragraph, so only Markdown sources (front matter or `#` headings) do.
 
 # Web pages stripped of their tags keep entities (`&emsp;`) and zero-width
 # joiners where block breaks were.
@@ -39,7 +48,12 @@ def clean_lines(text: str) -> list[str]:
     paragraph joiner decides where paragraphs end from the text itself.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    markdown = bool(_YAML_FRONT_MATTER.match(text) or _MARKDOWN_ATX.search(text))
     text = _YAML_FRONT_MATTER.sub("", text)
+    if markdown and "](" in text:
+        text = _MARKDOWN_LINK.sub("\\1", _MARKDOWN_IMAGE.sub("\n", text))
+    if markdown and "<" in text:
+        text = _INLINE_HTML_TAG.sub("\n", text)
     if "&" in text:
         text = html.unescape(text)
     if "\u200d" in text or "\u200b" in text or "\u200c" in text or "\u2060" in text:
@@ -49,10 +63,15 @@ def clean_lines(text: str) -> list[str]:
     if _INLINE_PAGE_NUMBER_CORE.search(text):
         text = _INLINE_PAGE_NUMBER.sub("\n", text)
     lines = []
+    new_paragraph = False
     for raw in text.split("\n"):
         line = raw.strip(_WS)
         if not line:
+            new_paragraph = markdown
             continue  # about half the lines of a PDF extraction: leave them early
+        if markdown and _MARKDOWN_BULLET.match(line) and not _MARKDOWN_RULE.match(line):
+            line = _MARKDOWN_BULLET.sub("", line)
+            new_paragraph = True
         marked = False
         if TITLE_MARK in line:
             marked = raw.startswith(TITLE_MARK)
@@ -63,6 +82,7 @@ def clean_lines(text: str) -> list[str]:
         line = line.replace("**", "")
         if line[:3] in ("---", "***", "___"):
             line = _MARKDOWN_RULE.sub("", line).strip(_WS)
+            new_paragraph = new_paragraph or markdown
         if "〖" in line:
             line = _TYPESETTING_CODE.sub("", line)
         if not line or _PAGE_NUMBER_LINE.match(line):
@@ -72,5 +92,10 @@ def clean_lines(text: str) -> list[str]:
         if parts and _looks_like_title(re.sub(r"\s+", "", parts.group(1))):
             lines.extend([parts.group(1), parts.group(2)])
             continue
-        lines.append(TITLE_MARK + line if marked else line)
+        if marked:
+            line = TITLE_MARK + line
+        elif new_paragraph:
+            line = PARAGRAPH_MARK + line
+        new_paragraph = False
+        lines.append(line)
     return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from corpus_tools.ingest import TITLE_MARK
+from corpus_tools.ingest import PARAGRAPH_MARK, TITLE_MARK
 from corpus_tools.segment.line_roles import (
     _TITLE_END,
     _is_attachment_label,
@@ -99,6 +99,9 @@ def join_paragraphs(lines: list[str]) -> list[Paragraph]:
 
     for raw in lines:
         titled = raw.startswith(TITLE_MARK)
+        if raw.startswith(PARAGRAPH_MARK):
+            flush()
+            raw = raw.removeprefix(PARAGRAPH_MARK)
         line = raw.removeprefix(TITLE_MARK)
         role = _meta_role(line)
         if role in _LOOKALIKE_ROLES and buffer and _runs_on(buffer, line, width):
