@@ -522,6 +522,25 @@ def test_markdown_blocks_end_paragraphs_and_images_links_and_html_are_dropped():
     assert "附件：《值班表》" in texts
 
 
+def test_decimal_numbered_titles_start_items_but_quantities_do_not():
+    # An enterprise rule's second level (`3.2 辨识范围`) is an item number: its line
+    # is a title, not the start of the sentence below; `1.5米` at a line start is a
+    # quantity carrying on the sentence.
+    text = (
+        "危险源辨识\n3.1 辨识方法\n（1）生产过程中的危险源辨识采用工作危害分析法（JHA），建立作业活动清单。\n"
+        "3.2 辨识范围\n危险源的辨识范围覆盖所有的作业活动，包括：\n常规和非常规作业活动；\n"
+        "仓库内货物与灯具的距离不得小于\n1.5米，并定期检查。\n"
+    )
+    (document,) = segment_text(text, stem="x")
+    from corpus_tools.segment import document_units
+
+    units = [(u.kind, u.text) for u in document_units(document)]
+    assert ("heading", "3.1 辨识方法") in units
+    assert ("heading", "3.2 辨识范围") in units
+    assert ("body", "危险源的辨识范围覆盖所有的作业活动，包括：") in units
+    assert ("body", "仓库内货物与灯具的距离不得小于1.5米，并定期检查。") in units
+
+
 def test_plain_text_blank_lines_still_fall_inside_paragraphs():
     # PDF extraction puts blank lines mid-sentence: only Markdown sources break there.
     text = "一、强化责任\n各级各部门要认真落实\n\n安全生产责任。\n"

@@ -15,6 +15,7 @@ class Marker(StrEnum):
     CN_PAREN = "cn_paren"  # （一）
     ARABIC = "arabic"  # 1. 1． 1、
     ARABIC_PAREN = "arabic_paren"  # （1）
+    DECIMAL = "decimal"  # 3.1 (an enterprise rule's second level)
     CIRCLED = "circled"  # ①
     CHAPTER = "chapter"  # 第一章 (regulations)
     ARTICLE = "article"  # 第一条
@@ -27,6 +28,11 @@ _MARKERS: tuple[tuple[Marker, re.Pattern[str]], ...] = (
     (Marker.CN_PAREN, re.compile(rf"^[（(]\s*[{_CN_NUM}]{{1,3}}\s*[)）]")),
     (Marker.ARABIC, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
     (Marker.ARABIC_PAREN, re.compile(r"^[（(]\s*\d{1,2}\s*[)）]")),
+    # `4.1风险评价方法`, `3.2 辨识范围`, but not a quantity (`1.5米`, `2.5倍`)
+    (
+        Marker.DECIMAL,
+        re.compile(r"^\d{1,2}\.\d{1,2}(?![\d.%％])\s*(?=[\u4e00-\u9fff])(?![米倍万亿元吨秒分小时天年月日度级个人次])"),
+    ),
     (Marker.CIRCLED, re.compile(r"^[①-⑳]")),
     (Marker.CHAPTER, re.compile(rf"^第[{_CN_NUM}百零〇]{{1,4}}章")),
     (Marker.ARTICLE, re.compile(rf"^第[{_CN_NUM}百零〇]{{1,4}}条")),
