@@ -77,8 +77,15 @@ def main(batch_dir: Path) -> None:
         for path in sources:
             for line in path.open(encoding="utf-8"):
                 record = json.loads(line)
-                queue = queues.get((source_key(record["doc_id"]), record["text"]))
-                unit = queue.pop(0) if queue else None
+                if record["unit_id"] in seen:
+                    continue  # judged already (a re-run, or an earlier round)
+                queue = queues.get((source_key(record["doc_id"]), record["text"]), [])
+                # its own unit when that still exists, else the next of the same text
+                # (a text repeats in a document: duty lists, findings)
+                unit = next((u for u in queue if u.unit_id == record["unit_id"]), None)
+                unit = unit or (queue[0] if queue else None)
+                if unit is not None:
+                    queue.remove(unit)
                 if unit is None:
                     unplaced.append(f"{path.name}: {record['unit_id']} {record['text'][:40]}")
                     continue

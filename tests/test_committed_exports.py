@@ -73,7 +73,22 @@ def test_training_sets_are_broad_enough(training_tasks):
     genres = Counter(d["genre"] for d in data)
     assert len(genres) >= 5 and all(genres.values())
     assert genres["年度工作通知"] == 1852 and genres["实施方案"] >= 1500
-    assert genres["责任制"] >= 300 and genres["部门规章"] >= 150
+    assert genres["责任制"] >= 300 and genres["部门规章"] >= 500
+    # round 2: an enterprise's rules, inspection findings and three coal-mine regulations
+    assert genres["管理制度"] >= 120 and genres["问题清单"] >= 75 and genres["行政法规"] >= 100
+    assert len(data) >= 5000 and len({d["doc_id"] for d in data}) >= 90
+
+
+def test_findings_lists_are_statements_that_order_nothing(training_tasks):
+    """Guidelines §2: an inspection's findings order nothing, so every unit of the
+    findings lists is `other`; a wrong label id or a stray span would show here."""
+    findings = [t for t in training_tasks if t["data"]["genre"] == "问题清单"]
+    assert len(findings) >= 75
+    for task in findings:
+        (annotation,) = task["annotations"]
+        kinds = [item["value"].get("choices") for item in annotation["result"]]
+        assert [["other"]] == [k for k in kinds if k]
+        assert all(item["from_name"] == LS_MEASURE_TYPE for item in annotation["result"])
 
 
 def test_no_training_unit_occurs_in_an_external_notice(training_tasks):
