@@ -270,3 +270,34 @@ def test_more_rule_bodies(text, bodies):
 )
 def test_rule_bodies_beyond_the_modals(text, bodies):
     assert sorted(text[s:e] for s, e in find_rule_bodies(text)) == sorted(bodies)
+
+
+@pytest.mark.parametrize(
+    ("text", "bodies"),
+    [
+        # a regulation's penalty and licensing clauses: `由 X 责令/制定……`
+        ("情节严重的，由煤矿安全监察机构责令停产整顿；", ["煤矿安全监察机构"]),
+        ("安全生产许可证正本、副本的式样由国家煤矿安全监察局制定。", ["国家煤矿安全监察局"]),
+        # the regulator's duty stated as `X对……实施监察`, `X发现……的，应当……`
+        ("第二十条　煤矿安全监察机构对煤矿执行煤炭法的情况实施监察。", ["煤矿安全监察机构"]),
+        (
+            "第二十九条　煤矿安全监察机构发现煤矿有下列情形之一的，应当责令限期改正：",
+            ["煤矿安全监察机构"],
+        ),
+        # `及以下` belongs to the name; `或者` is one separator; `其所在` is no office
+        (
+            "第四十一条   省级及以下煤矿安全监察机构应当按照年度监察执法计划实施严格监察；",
+            ["省级及以下煤矿安全监察机构"],
+        ),
+        (
+            "第三十五条   煤矿企业或者具备安全培训条件的机构应当按照培训大纲对其他从业人员进行安全培训。",
+            ["煤矿企业", "具备安全培训条件的机构"],
+        ),
+        ("持培训合格证明由本人或其所在企业向当地考核发证部门提出考试申请。", ["其所在企业"]),
+        # praise is no duty; `经 X 审查` names who approves, not who must act
+        ("检查组对我市安全生产工作给予充分肯定。", []),
+        ("特种作业操作证遗失的，经原考核发证部门审查确认后，予以更新。", []),
+    ],
+)
+def test_regulation_bodies(text, bodies):
+    assert [text[a:b] for a, b in find_rule_bodies(text)] == bodies
