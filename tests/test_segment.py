@@ -44,6 +44,14 @@ def units_of(path: Path) -> list[tuple[str, str]]:
     return [(u.kind, u.text) for u in iter_units([path]) if not isinstance(u, InputFileError)]
 
 
+def single_document_units(text: str) -> list[tuple[str, str]]:
+    """(kind, text) of the units of a text that makes one document."""
+    from corpus_tools.segment import document_units
+
+    (document,) = segment_text(text, stem="x")
+    return [(u.kind, u.text) for u in document_units(document)]
+
+
 def without_spaces(units: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(kind, re.sub(r"\s+", "", text)) for kind, text in units]
 
@@ -454,10 +462,7 @@ def test_title_only_items_and_bare_sector_titles_are_headings():
 
 def test_arabic_numbered_title_only_items_are_headings():
     text = "一、重点行业\n1.煤矿。\n要严格落实瓦斯防治措施。\n2．水旱灾害。加强汛期值守。\n3.完善应急预案，组织开展演练。\n"
-    (document,) = segment_text(text, stem="x")
-    from corpus_tools.segment import document_units
-
-    kinds = [(u.kind, u.text) for u in document_units(document)]
+    kinds = single_document_units(text)
     assert kinds == [
         ("heading", "一、重点行业"),
         ("heading", "1.煤矿。"),
@@ -485,10 +490,7 @@ def test_short_numbered_sentences_of_a_findings_list_are_bodies():
         "3．微型消防站消防器材配备不齐全，部分已过期。\n二、燃气领域\n1．燃气报警器已过期。\n"
         "要立即更换报警器。\n"
     )
-    (document,) = segment_text(text, stem="x")
-    from corpus_tools.segment import document_units
-
-    kinds = [(u.kind, u.text) for u in document_units(document)]
+    kinds = single_document_units(text)
     assert kinds == [
         ("heading", "一、消防领域"),
         ("body", "1．拉动微型消防站人员，集结时间较长。"),
@@ -500,56 +502,60 @@ def test_short_numbered_sentences_of_a_findings_list_are_bodies():
     ]
 
 
-def test_markdown_blocks_end_paragraphs_and_images_links_and_html_are_dropped():
-    # A web page's inspection record in Markdown: findings end in no `。`, so the
-    # blank lines, list items, rules and images are what separate them.
-    text = (
-        "---\npageClass: x\n---\n# 3月1楼安全卫生大检查\n- 检查时间：2024年3月21日\n"
-        "- 检查人员：刘壮 郭庆乐\n---\n## 周大生\n![周大生](/img/1.jpg)\nled屏幕后方使用喷绘布遮盖\n\n"
-        "![周大生](/img/2.jpg)\n配电箱内放置杂物\n---\n"
-        '<p style="text-align:right;\nfont-size:22px;font-family:\'仿宋\';">附件：[《值班表》](/files/a.pdf)</p>\n'
-    )
-    (document,) = segment_text(text, stem="x")
-    from corpus_tools.segment import document_units
-
-    units = [(u.kind, u.text) for u in document_units(document)]
-    assert ("body", "led屏幕后方使用喷绘布遮盖") in units
-    assert ("body", "配电箱内放置杂物") in units
-    assert ("body", "检查时间：2024年3月21日") in units
-    assert ("body", "检查人员：刘壮 郭庆乐") in units
-    texts = "".join(text for _, text in units)
-    assert "](" not in texts and "<p" not in texts and "font-size" not in texts
-    assert "附件：《值班表》" in texts
+# A web page's inspection record in Markdown: its findings end in no `。`, so the blank
+# lines, list items, rules and images are what separate them; images, links and inline
+# HTML are markup. An enterprise rule's second level (`3.2 辨识范围`) is an item number
+# whose line is a title; `1.5米` at a line start is a quantity carrying on the sentence.
+MARKDOWN_RECORD = (
+    "---\npageClass: x\n---\n# 3月1楼安全卫生大检查\n- 检查时间：2024年3月21日\n"
+    "- 检查人员：刘壮 郭庆乐\n---\n## 周大生\n![周大生](/img/1.jpg)\nled屏幕后方使用喷绘布遮盖\n\n"
+    "![周大生](/img/2.jpg)\n配电箱内放置杂物\n---\n"
+    '<p style="text-align:right;\nfont-size:22px;font-family:\'仿宋\';">附件：[《值班表》](/files/a.pdf)</p>\n'
+)
+DECIMAL_RULE = (
+    "危险源辨识\n3.1 辨识方法\n（1）生产过程中的危险源辨识采用工作危害分析法（JHA），建立作业活动清单。\n"
+    "3.2 辨识范围\n危险源的辨识范围覆盖所有的作业活动，包括：\n常规和非常规作业活动；\n"
+    "仓库内货物与灯具的距离不得小于\n1.5米，并定期检查。\n"
+)
 
 
-def test_decimal_numbered_titles_start_items_but_quantities_do_not():
-    # An enterprise rule's second level (`3.2 辨识范围`) is an item number: its line
-    # is a title, not the start of the sentence below; `1.5米` at a line start is a
-    # quantity carrying on the sentence.
-    text = (
-        "危险源辨识\n3.1 辨识方法\n（1）生产过程中的危险源辨识采用工作危害分析法（JHA），建立作业活动清单。\n"
-        "3.2 辨识范围\n危险源的辨识范围覆盖所有的作业活动，包括：\n常规和非常规作业活动；\n"
-        "仓库内货物与灯具的距离不得小于\n1.5米，并定期检查。\n"
-    )
-    (document,) = segment_text(text, stem="x")
-    from corpus_tools.segment import document_units
-
-    units = [(u.kind, u.text) for u in document_units(document)]
-    assert ("heading", "3.1 辨识方法") in units
-    assert ("heading", "3.2 辨识范围") in units
-    assert ("body", "危险源的辨识范围覆盖所有的作业活动，包括：") in units
-    assert ("body", "仓库内货物与灯具的距离不得小于1.5米，并定期检查。") in units
+@pytest.mark.parametrize(
+    ("text", "expected", "markup"),
+    [
+        (
+            MARKDOWN_RECORD,
+            [
+                ("body", "检查时间：2024年3月21日"),
+                ("body", "检查人员：刘壮 郭庆乐"),
+                ("body", "led屏幕后方使用喷绘布遮盖"),
+                ("body", "配电箱内放置杂物"),
+                ("meta", "附件：《值班表》"),
+            ],
+            ["](", "<p", "font-size"],
+        ),
+        (
+            DECIMAL_RULE,
+            [
+                ("heading", "3.1 辨识方法"),
+                ("heading", "3.2 辨识范围"),
+                ("body", "危险源的辨识范围覆盖所有的作业活动，包括："),
+                ("body", "仓库内货物与灯具的距离不得小于1.5米，并定期检查。"),
+            ],
+            [],
+        ),
+    ],
+    ids=["markdown-findings", "decimal-items"],
+)
+def test_markdown_blocks_and_decimal_items_cut_where_the_layout_does(text, expected, markup):
+    units = single_document_units(text)
+    assert [unit for unit in units if unit in expected] == expected
+    assert not [piece for piece in markup if any(piece in t for _, t in units)]
 
 
 def test_plain_text_blank_lines_still_fall_inside_paragraphs():
     # PDF extraction puts blank lines mid-sentence: only Markdown sources break there.
     text = "一、强化责任\n各级各部门要认真落实\n\n安全生产责任。\n"
-    (document,) = segment_text(text, stem="x")
-    from corpus_tools.segment import document_units
-
-    assert ("body", "各级各部门要认真落实安全生产责任。") in [
-        (u.kind, u.text) for u in document_units(document)
-    ]
+    assert ("body", "各级各部门要认真落实安全生产责任。") in single_document_units(text)
 
 
 def test_a_list_title_is_the_documents_title():

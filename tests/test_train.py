@@ -333,6 +333,9 @@ def test_char_ngram_classifier_matches_scikit_learn_and_round_trips(
         ),
         ("到2026年底，重大事故隐患动态清零。", {"target", "no-directive"}),
         ("安全形势总体平稳。", {"no-directive"}),
+        # a list item that states a condition (guide § 1: `……的` orders nothing)
+        ("（三）未按规定采取防治突出措施的；", {"defect", "condition", "no-directive"}),
+        ("（一）矿井总风量不足的", {"condition", "no-directive"}),
     ],
 )
 def test_cue_words(text, cues):
