@@ -4,7 +4,8 @@
         writes BATCH_DIR/units-NN.jsonl: the body units of FILE… that have no
         judgement yet in data/annotations/more/first_pass.jsonl, whole documents
         together, each unit with its title, section path, closing parenthetical and
-        the units before and after it (context for the annotator, never labelled)
+        the units before and after it (context for the annotator, never labelled);
+        an unreadable file is reported by name and the rest go on
     uv run python scripts/annotation_batches.py resolve IN.jsonl OUT.resolved.jsonl
         turns an annotator's records (`unit_id`, `doc_id`, `text`, `measure_type`,
         `spans` as `{"label", "text"}`, optionally `"nth"` for a repeated string)
@@ -12,30 +13,42 @@
         untrimmed or overlapping, and any label id the schema does not have
 
 Annotators write span texts, never offsets: the tool finds them, so an offset
-cannot be off by one. `scripts/collect_more_annotations.py BATCH_DIR` then
-merges the resolved batches into data/annotations/more/.
+cannot be off by one. Name the resolved files `batchNN.resolved.jsonl` (first
+pass) and `blindNN.resolved.jsonl` (blind second pass), and hard calls
+`batchNN-hard-calls.md`: `scripts/collect_more_annotations.py BATCH_DIR` reads those
+and merges them into data/annotations/more/.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
-from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
+from corpus_tools.errors import InputFileError
+from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit
 from corpus_tools.segment import iter_units
 from corpus_tools.sources import evaluation_only
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGED = ROOT / "data" / "annotations" / "more" / "first_pass.jsonl"
 EXTERNAL = ROOT / "data" / "new-notices"
-_TRIM = " \u3000\t\n、，。；：,.;:！？!?（）()《》“”\"'"
+# a span's ends carry no space or punctuation; a bracket may close a name whose
+# qualifier it opened (`应急管理厅（局）`), so brackets are checked for balance instead
+_TRIM = " \u3000\t\n、，。；：,.;:！？!?《》“”\"'"
+_BRACKETS = {"（": "）", "(": ")"}
 
 
 def make(batch_dir: Path, files: list[Path], size: int) -> None:
     judged = {json.loads(line)["unit_id"] for line in JUDGED.open(encoding="utf-8")}
     in_external = evaluation_only([EXTERNAL])
-    units = list(iter_units(files))
+    units = []
+    for unit in iter_units(files):
+        if isinstance(unit, InputFileError):
+            print(f"skipped: {unit}")
+            continue
+        units.append(unit)
     batch, number = [], 1
     batch_dir.mkdir(parents=True, exist_ok=True)
     for doc_units in _by_document(units):
@@ -64,8 +77,8 @@ def make(batch_dir: Path, files: list[Path], size: int) -> None:
         _write(batch_dir / f"units-{number:02d}.jsonl", batch)
 
 
-def _by_document(units):
-    documents: dict[str, list] = {}
+def _by_document(units: list[Unit]) -> Iterable[list[Unit]]:
+    documents: dict[str, list[Unit]] = {}
     for unit in units:
         documents.setdefault(unit.doc_id, []).append(unit)
     return documents.values()
@@ -88,12 +101,17 @@ def resolve_record(record: dict) -> dict:
         label, wanted = span["label"], span["text"]
         if label not in SPAN_LABELS:
             raise ValueError(f"span label {label!r} is not one of {SPAN_LABELS}")
-        if not wanted or wanted != wanted.strip(_TRIM):
-            raise ValueError(f"span {wanted!r} is empty or carries spaces/punctuation at an end")
+        if not wanted or wanted != wanted.strip(_TRIM) or not _balanced(wanted):
+            raise ValueError(
+                f"span {wanted!r} is empty, carries spaces/punctuation at an end "
+                "or an unpaired bracket"
+            )
         starts = [i for i in range(len(text)) if text.startswith(wanted, i)]
         if not starts:
             raise ValueError(f"span {wanted!r} is not in the text")
         nth = span.get("nth")
+        if nth is not None and not 0 <= nth < len(starts):
+            raise ValueError(f"nth {nth}, but {wanted!r} occurs {len(starts)} time(s)")
         free = [s for s in starts if not any(s < e and s + len(wanted) > b for b, e in taken)]
         start = starts[nth] if nth is not None else (free[0] if free else starts[0])
         end = start + len(wanted)
@@ -109,6 +127,16 @@ def resolve_record(record: dict) -> dict:
         "measure_type": record["measure_type"],
         "spans": spans,
     }
+
+
+def _balanced(text: str) -> bool:
+    depth = {opener: 0 for opener in _BRACKETS}
+    for char in text:
+        for opener, closer in _BRACKETS.items():
+            depth[opener] += (char == opener) - (char == closer)
+            if depth[opener] < 0:
+                return False
+    return not any(depth.values())
 
 
 def resolve(source: Path, target: Path) -> None:

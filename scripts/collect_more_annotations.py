@@ -9,9 +9,11 @@ are for evaluation only. The judgements already collected (earlier rounds) are
 kept: a batch only adds judgements of units that have none, so a re-run changes
 nothing.
 
-usage: uv run python scripts/collect_more_annotations.py BATCH_DIR
+usage: uv run python scripts/collect_more_annotations.py BATCH_DIR [--drop-changed]
 writes data/annotations/more/{first_pass,second_pass}.jsonl; appends the batch's
-hard calls to hard-calls.md under the round's name (BATCH_DIR's name)
+hard calls to hard-calls.md under the round's name (BATCH_DIR's name). A collected
+judgement whose unit no longer exists (a segmenter fix changed its text) stops the
+run with the list, unless --drop-changed says to let those go.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def source_key(doc_id: str) -> str:
     return doc_id.split("#")[0].removesuffix("_pdf")
 
 
-def main(batch_dir: Path) -> None:
+def main(batch_dir: Path, *, drop_changed: bool = False) -> None:
     units = [u for u in iter_units(sorted(MORE.glob("*.txt"))) if u.kind == "body"]
     in_external = evaluation_only([EXTERNAL])
     # A text can repeat in one document (duty lists by post): its judgements go to
@@ -74,6 +76,12 @@ def main(batch_dir: Path) -> None:
         sources = [collected] if collected.exists() else []
         sources += sorted(batch_dir.glob(pattern))
         already = 0
+        # texts judged in an earlier round: a batch record whose own unit is gone
+        # (its id went stale) must not fall back onto a repeat of such a text
+        judged_texts = {
+            (source_key(r["doc_id"]), r["text"])
+            for r in map(json.loads, collected.open(encoding="utf-8") if collected.exists() else ())
+        }
         for path in sources:
             for line in path.open(encoding="utf-8"):
                 record = json.loads(line)
@@ -82,8 +90,10 @@ def main(batch_dir: Path) -> None:
                 queue = queues.get((source_key(record["doc_id"]), record["text"]), [])
                 # its own unit when that still exists, else the next of the same text
                 # (a text repeats in a document: duty lists, findings)
+                key = (source_key(record["doc_id"]), record["text"])
                 unit = next((u for u in queue if u.unit_id == record["unit_id"]), None)
-                unit = unit or (queue[0] if queue else None)
+                if unit is None and queue and (path == collected or key not in judged_texts):
+                    unit = queue[0]
                 if unit is not None:
                     queue.remove(unit)
                 if unit is None:
@@ -109,6 +119,13 @@ def main(batch_dir: Path) -> None:
                 placed.append(record)
             if path == collected:
                 already = len(placed)
+        lost = [note for note in unplaced if note.startswith(f"{collected.name}:")]
+        if lost and not drop_changed:
+            raise SystemExit(
+                f"{len(lost)} collected {pass_name} judgements no longer match a unit "
+                "(a segmenter change re-cut them):\n  " + "\n  ".join(lost) + "\n"
+                "annotate the new units in a batch, then re-run with --drop-changed"
+            )
         order = {u.unit_id: i for i, u in enumerate(units)}
         placed.sort(key=lambda r: order[r["unit_id"]])
         with (OUT / f"{pass_name}.jsonl").open("w", encoding="utf-8") as handle:
@@ -153,6 +170,11 @@ def main(batch_dir: Path) -> None:
     notes = OUT / "hard-calls.md"
     written = notes.read_text(encoding="utf-8") if notes.exists() else ""
     with notes.open("a", encoding="utf-8") as handle:
+        if not written:
+            handle.write(
+                "# Hard calls (more-notices set)\n\nWritten down by each annotator while "
+                "working: sentence, decision, rule applied.\n"
+            )
         for path in hard_calls:
             heading = f"\n## {batch_dir.name}: {path.stem.removesuffix('-hard-calls')}\n\n"
             if heading not in written:  # a re-run adds nothing twice
@@ -160,4 +182,4 @@ def main(batch_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), drop_changed="--drop-changed" in sys.argv[2:])

@@ -13,7 +13,7 @@ _SPEC = importlib.util.spec_from_file_location(
 batches = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(batches)
 
-TEXT = "各部门要每月召开1次安全例会，各部门负责人参加。"
+TEXT = "各部门要每月召开1次安全例会，各部门负责人参加，应急管理厅（局）列席。"
 
 
 def record(spans, measure_type="institution"):
@@ -31,6 +31,12 @@ def test_span_texts_become_offsets_into_the_unit_text():
     assert all(TEXT[s["start"] : s["end"]] == s["text"] for s in out["spans"])
 
 
+def test_a_name_may_close_with_its_bracketed_qualifier():
+    out = batches.resolve_record(record([{"label": "RESPONSIBLE_BODY", "text": "应急管理厅（局）"}]))
+    (span,) = out["spans"]
+    assert TEXT[span["start"] : span["end"]] == "应急管理厅（局）"
+
+
 def test_a_repeated_string_takes_the_next_free_occurrence_or_the_nth():
     twice = batches.resolve_record(
         record([{"label": "RESPONSIBLE_BODY", "text": "各部门"}] * 2)
@@ -46,6 +52,8 @@ def test_a_repeated_string_takes_the_next_free_occurrence_or_the_nth():
         ([{"label": "RESPONSIBLE_BODY", "text": "市应急局"}], "institution", "not in the text"),
         ([{"label": "RESPONSIBLE_BODY", "text": "各部门要"}], "institution", None),
         ([{"label": "FREQUENCY", "text": "每月，"}], "institution", "punctuation"),
+        ([{"label": "RESPONSIBLE_BODY", "text": "（局"}], "institution", "unpaired bracket"),
+        ([{"label": "RESPONSIBLE_BODY", "text": "各部门", "nth": 2}], "institution", "occurs 2"),
         ([{"label": "BODY", "text": "各部门"}], "institution", "span label"),
         ([], "meeting", "measure_type"),
         (

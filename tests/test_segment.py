@@ -509,13 +509,13 @@ def test_short_numbered_sentences_of_a_findings_list_are_bodies():
 MARKDOWN_RECORD = (
     "---\npageClass: x\n---\n# 3月1楼安全卫生大检查\n- 检查时间：2024年3月21日\n"
     "- 检查人员：刘壮 郭庆乐\n---\n## 周大生\n![周大生](/img/1.jpg)\nled屏幕后方使用喷绘布遮盖\n\n"
-    "![周大生](/img/2.jpg)\n配电箱内放置杂物\n---\n"
+    "![周大生](/img/2.jpg)\n配电箱内放置杂物\n\n见[整改要求](files/req.md)。\n---\n"
     '<p style="text-align:right;\nfont-size:22px;font-family:\'仿宋\';">附件：[《值班表》](/files/a.pdf)</p>\n'
 )
 DECIMAL_RULE = (
     "危险源辨识\n3.1 辨识方法\n（1）生产过程中的危险源辨识采用工作危害分析法（JHA），建立作业活动清单。\n"
     "3.2 辨识范围\n危险源的辨识范围覆盖所有的作业活动，包括：\n常规和非常规作业活动；\n"
-    "仓库内货物与灯具的距离不得小于\n1.5米，并定期检查。\n"
+    "仓库内货物与灯具的距离不得小于\n1.5米，并定期检查。\n3.4 分级管控\n管道壁厚不得小于\n2.5毫米，并逐月检测。\n"
 )
 
 
@@ -529,9 +529,10 @@ DECIMAL_RULE = (
                 ("body", "检查人员：刘壮 郭庆乐"),
                 ("body", "led屏幕后方使用喷绘布遮盖"),
                 ("body", "配电箱内放置杂物"),
+                ("body", "见整改要求。"),
                 ("meta", "附件：《值班表》"),
             ],
-            ["](", "<p", "font-size"],
+            ["](", "<p", "font-size", "files/req.md"],
         ),
         (
             DECIMAL_RULE,
@@ -540,6 +541,8 @@ DECIMAL_RULE = (
                 ("heading", "3.2 辨识范围"),
                 ("body", "危险源的辨识范围覆盖所有的作业活动，包括："),
                 ("body", "仓库内货物与灯具的距离不得小于1.5米，并定期检查。"),
+                ("heading", "3.4 分级管控"),
+                ("body", "管道壁厚不得小于2.5毫米，并逐月检测。"),
             ],
             [],
         ),

@@ -20,7 +20,7 @@ _TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher'
 _YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
 _MARKDOWN_ATX = re.compile(r"^#{1,6} ", re.MULTILINE)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\((?:https?:|/)[^)\n]*\)")
+_MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _MARKDOWN_BULLET = re.compile(r"^[-*+]\s+(?=\S)")
 # Markdown lets HTML through (`<p style="…;…">`, `<img …>`); a tag may span lines.
 _INLINE_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,400})?/?>")
@@ -91,6 +91,7 @@ def clean_lines(text: str) -> list[str]:
         parts = line.endswith("号") and _TRAILING_DOC_NUMBER.match(line)
         if parts and _looks_like_title(re.sub(r"\s+", "", parts.group(1))):
             lines.extend([parts.group(1), parts.group(2)])
+            new_paragraph = False
             continue
         if marked:
             line = TITLE_MARK + line

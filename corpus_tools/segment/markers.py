@@ -31,7 +31,10 @@ _MARKERS: tuple[tuple[Marker, re.Pattern[str]], ...] = (
     # `4.1风险评价方法`, `3.2 辨识范围`, but not a quantity (`1.5米`, `2.5倍`)
     (
         Marker.DECIMAL,
-        re.compile(r"^\d{1,2}\.\d{1,2}(?![\d.%％])\s*(?=[\u4e00-\u9fff])(?![米倍万亿元吨秒分小时天年月日度级个人次])"),
+        re.compile(
+            r"^\d{1,2}\.\d{1,2}(?![\d.%％])"
+            r"(?:[ \u3000]+|(?![米倍万亿元吨秒分小时天年月日度级个人次毫厘千公平立兆克升周]))(?=[\u4e00-\u9fff])"
+        ),
     ),
     (Marker.CIRCLED, re.compile(r"^[①-⑳]")),
     (Marker.CHAPTER, re.compile(rf"^第[{_CN_NUM}百零〇]{{1,4}}章")),
