@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from corpus_tools.errors import InputFileError
-from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit
+from corpus_tools.schema import Unit
+from corpus_tools.seed import judgement_problem
 from corpus_tools.segment import iter_units
 from corpus_tools.sources import evaluation_only
 
@@ -92,15 +93,13 @@ def _write(path: Path, records: list[dict]) -> None:
 
 
 def resolve_record(record: dict) -> dict:
-    """The record with each span's offsets found in its text; ValueError says what is wrong."""
+    """The record with each span's offsets found in its text; ValueError says what is
+    wrong (ids and overlaps as `corpus_tools.seed.judgement_problem` checks every
+    collected judgement)."""
     text = record["text"]
-    if record.get("measure_type") not in MEASURE_TYPES:
-        raise ValueError(f"measure_type {record.get('measure_type')!r} is not one of {MEASURE_TYPES}")
     spans, taken = [], []
     for span in record.get("spans", []):
         label, wanted = span["label"], span["text"]
-        if label not in SPAN_LABELS:
-            raise ValueError(f"span label {label!r} is not one of {SPAN_LABELS}")
         if not wanted or wanted != wanted.strip(_TRIM) or not _balanced(wanted):
             raise ValueError(
                 f"span {wanted!r} is empty, carries spaces/punctuation at an end "
@@ -115,18 +114,20 @@ def resolve_record(record: dict) -> dict:
         free = [s for s in starts if not any(s < e and s + len(wanted) > b for b, e in taken)]
         start = starts[nth] if nth is not None else (free[0] if free else starts[0])
         end = start + len(wanted)
-        if any(start < e and end > b for b, e in taken):
-            raise ValueError(f"span {wanted!r} overlaps another span")
         taken.append((start, end))
         spans.append({"start": start, "end": end, "label": label, "text": wanted})
     spans.sort(key=lambda s: s["start"])
-    return {
+    resolved = {
         "unit_id": record["unit_id"],
         "doc_id": record["doc_id"],
         "text": text,
-        "measure_type": record["measure_type"],
+        "measure_type": record.get("measure_type"),
         "spans": spans,
     }
+    problem = judgement_problem(resolved)
+    if problem:
+        raise ValueError(problem)
+    return resolved
 
 
 def _balanced(text: str) -> bool:

@@ -102,8 +102,6 @@ def main(batch_dir: Path, *, drop_changed: bool = False) -> None:
                 if in_external(unit.text):
                     held_out += 1
                     continue
-                if unit.unit_id in seen:
-                    continue
                 seen.add(unit.unit_id)
                 record = {**record, "unit_id": unit.unit_id, "doc_id": unit.doc_id}
                 if path != collected:

@@ -17,12 +17,23 @@ TEXT = "各部门要每月召开1次安全例会，各部门负责人参加，�
 
 
 def record(spans, measure_type="institution"):
-    return {"unit_id": "u", "doc_id": "d", "text": TEXT, "measure_type": measure_type, "spans": spans}
+    return {
+        "unit_id": "u",
+        "doc_id": "d",
+        "text": TEXT,
+        "measure_type": measure_type,
+        "spans": spans,
+    }
 
 
 def test_span_texts_become_offsets_into_the_unit_text():
     out = batches.resolve_record(
-        record([{"label": "RESPONSIBLE_BODY", "text": "各部门"}, {"label": "FREQUENCY", "text": "每月"}])
+        record(
+            [
+                {"label": "RESPONSIBLE_BODY", "text": "各部门"},
+                {"label": "FREQUENCY", "text": "每月"},
+            ]
+        )
     )
     assert [(s["start"], s["end"], s["label"]) for s in out["spans"]] == [
         (0, 3, "RESPONSIBLE_BODY"),
@@ -32,17 +43,19 @@ def test_span_texts_become_offsets_into_the_unit_text():
 
 
 def test_a_name_may_close_with_its_bracketed_qualifier():
-    out = batches.resolve_record(record([{"label": "RESPONSIBLE_BODY", "text": "应急管理厅（局）"}]))
+    out = batches.resolve_record(
+        record([{"label": "RESPONSIBLE_BODY", "text": "应急管理厅（局）"}])
+    )
     (span,) = out["spans"]
     assert TEXT[span["start"] : span["end"]] == "应急管理厅（局）"
 
 
 def test_a_repeated_string_takes_the_next_free_occurrence_or_the_nth():
-    twice = batches.resolve_record(
-        record([{"label": "RESPONSIBLE_BODY", "text": "各部门"}] * 2)
-    )
+    twice = batches.resolve_record(record([{"label": "RESPONSIBLE_BODY", "text": "各部门"}] * 2))
     assert [s["start"] for s in twice["spans"]] == [0, 15]
-    nth = batches.resolve_record(record([{"label": "RESPONSIBLE_BODY", "text": "各部门", "nth": 1}]))
+    nth = batches.resolve_record(
+        record([{"label": "RESPONSIBLE_BODY", "text": "各部门", "nth": 1}])
+    )
     assert nth["spans"][0]["start"] == 15
 
 
@@ -57,7 +70,10 @@ def test_a_repeated_string_takes_the_next_free_occurrence_or_the_nth():
         ([{"label": "BODY", "text": "各部门"}], "institution", "span label"),
         ([], "meeting", "measure_type"),
         (
-            [{"label": "RESPONSIBLE_BODY", "text": "各部门要"}, {"label": "FREQUENCY", "text": "要每月", "nth": 0}],
+            [
+                {"label": "RESPONSIBLE_BODY", "text": "各部门要"},
+                {"label": "FREQUENCY", "text": "要每月", "nth": 0},
+            ],
             "institution",
             "overlaps",
         ),

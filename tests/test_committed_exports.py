@@ -87,7 +87,7 @@ def test_findings_lists_are_statements_that_order_nothing(training_tasks):
     for task in findings:
         (annotation,) = task["annotations"]
         kinds = [item["value"].get("choices") for item in annotation["result"]]
-        assert [["other"]] == [k for k in kinds if k]
+        assert [k for k in kinds if k] == [["other"]]
         assert all(item["from_name"] == LS_MEASURE_TYPE for item in annotation["result"])
 
 

@@ -510,7 +510,7 @@ MARKDOWN_RECORD = (
     "---\npageClass: x\n---\n# 3月1楼安全卫生大检查\n- 检查时间：2024年3月21日\n"
     "- 检查人员：刘壮 郭庆乐\n---\n## 周大生\n![周大生](/img/1.jpg)\nled屏幕后方使用喷绘布遮盖\n\n"
     "![周大生](/img/2.jpg)\n配电箱内放置杂物\n\n见[整改要求](files/req.md)。\n---\n"
-    '<p style="text-align:right;\nfont-size:22px;font-family:\'仿宋\';">附件：[《值班表》](/files/a.pdf)</p>\n'
+    "<p style=\"text-align:right;\nfont-size:22px;font-family:'仿宋';\">附件：[《值班表》](/files/a.pdf)</p>\n"
 )
 DECIMAL_RULE = (
     "危险源辨识\n3.1 辨识方法\n（1）生产过程中的危险源辨识采用工作危害分析法（JHA），建立作业活动清单。\n"

@@ -204,8 +204,9 @@ class CharNgramCats:
         """Fit vocabulary, idf and weights on `texts` (under `headings`) and their
         measure types.
 
-        `solver` is scikit-learn's for the `log` loss (LinearSVC has one): `train` fits with L-BFGS as it always has;
-        the ML backend's light retrain passes `newton-cg`, which reaches the
+        `solver` is scikit-learn's for the `log` loss (LinearSVC has one): `train`
+        fits with L-BFGS as it always has; the ML backend's light retrain passes
+        `newton-cg`, which reaches the
         same optimum (test macro-F1 0.815 against 0.814 on exports/corpus) in
         a tenth of the time (`scipy`'s L-BFGS-B spends ~90 ms a step on the
         600k weights)."""

@@ -34,7 +34,8 @@ from corpus_tools.model.gold import GoldUnit
 from corpus_tools.model.loading import load_model
 
 # scikit-learn solver of the measure-type regression (the `log` loss; the SVMs have
-# one solver) and CRFsuite algorithm of the span CRF in a light refit (see CharNgramCats.fit and CrfSpans.fit for the figures)
+# one solver) and CRFsuite algorithm of the span CRF in a light refit (see
+# CharNgramCats.fit and CrfSpans.fit for the figures)
 LIGHT_LR_SOLVER = "newton-cg"
 LIGHT_CRF_ALGORITHM = "l2sgd"
 # Passes of the span CRF's SGD: about 40k sequence updates, 3 to 10 passes (10 over the
