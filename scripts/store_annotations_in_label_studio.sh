@@ -2,7 +2,8 @@
 # Store the annotation sets the way annotators' work arrives: push the units to
 # a fresh embedded Label Studio, load each pass under its annotator account,
 # pull the Label Studio JSON, and export the training corpus.
-#   data/annotations/label-studio/*.json   the final sets: the training data
+#   data/annotations/label-studio/*.json   the final sets: the training data (seed.jsonl;
+#                                          more/first_pass.jsonl + more/review.jsonl)
 #   data/annotations/agreement/*.json      both passes of each set (agreement only)
 #   exports/corpus                         the dataset every model here is trained on
 # Re-runnable; uses a throw-away Label Studio home so nothing else is touched.
@@ -31,7 +32,18 @@ store() {  # name units-source first-pass second-pass final-set
 }
 
 store seed data/notices data/annotations/first_pass.jsonl data/annotations/second_pass.jsonl data/annotations/seed.jsonl
+# The more set's final labels: the first pass, with the consistency review's decisions
+# (more/review.jsonl, by unit id) in place of the first pass's where it re-judged a unit.
+uv run python - data/annotations/more/first_pass.jsonl data/annotations/more/review.jsonl \
+  > "$work/more-final.jsonl" <<'PY'
+import json, sys
+first, review = ([json.loads(line) for line in open(path, encoding="utf-8")] for path in sys.argv[1:])
+decided = {record["unit_id"]: record for record in review}
+assert decided.keys() <= {record["unit_id"] for record in first}, "a review record has no unit"
+for record in first:
+    print(json.dumps(decided.get(record["unit_id"], record), ensure_ascii=False))
+PY
 store more "$(ls data/more-notices/*.txt | tr '\n' ' ')" data/annotations/more/first_pass.jsonl \
-  data/annotations/more/second_pass.jsonl data/annotations/more/first_pass.jsonl
+  data/annotations/more/second_pass.jsonl "$work/more-final.jsonl"
 
 uv run corpus-tools export "$final"/*.json -o exports/corpus

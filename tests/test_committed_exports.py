@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import datasets
@@ -17,7 +18,7 @@ from corpus_tools.schema import (
     SPAN_LABELS,
     dataset_features,
 )
-from corpus_tools.segment import iter_units
+from corpus_tools.segment import iter_units, strip_item_marker
 from corpus_tools.sources import evaluation_only
 from tests.conftest import NEW_NOTICES, PROJECT_ROOT
 
@@ -89,6 +90,96 @@ def test_findings_lists_are_statements_that_order_nothing(training_tasks):
         kinds = [item["value"].get("choices") for item in annotation["result"]]
         assert [k for k in kinds if k] == [["other"]]
         assert all(item["from_name"] == LS_MEASURE_TYPE for item in annotation["result"])
+
+
+def _bodies(task) -> list[tuple[int, int, str]]:
+    (annotation,) = task["annotations"]
+    return [
+        (item["value"]["start"], item["value"]["end"], item["value"]["text"])
+        for item in annotation["result"]
+        if item["from_name"] == LS_SPANS and item["value"]["labels"] == ["RESPONSIBLE_BODY"]
+    ]
+
+
+_PRECONDITION = re.compile(
+    r"(?:未经|经)([^，。；,]{2,25}?)(?:审查|批准|同意|审核|考核|验收|认定|核准|确认|备案)"
+)
+
+
+def test_a_precondition_names_no_body(training_tasks):
+    """Guide § 11: `经/未经 X 审查/批准……` is a precondition of another's act, so X
+    is no RESPONSIBLE_BODY (two first-pass spans of one regulation once said otherwise)."""
+    seen = 0
+    for task in training_tasks:
+        text = task["data"]["text"]
+        for match in _PRECONDITION.finditer(text):
+            if text[max(0, match.start() - 1) : match.start()] == "已":
+                continue
+            seen += 1
+            inside = [b for b in _bodies(task) if match.start(1) <= b[0] < match.end(1)]
+            assert not inside, (text, inside)
+    assert seen >= 20
+
+
+def test_x_ji_qi_y_is_one_body_only_when_y_needs_its_qi(training_tasks):
+    """Guide § 11: `X及其有关部门` is one body; `X机构及其Y人员` (Y a name of its own) two."""
+    whole, apart = 0, 0
+    for task in training_tasks:
+        text = task["data"]["text"]
+        for *_, body in _bodies(task):
+            if "及其" in body:
+                whole += 1
+                assert re.search("及其(有关)?部门", body), body
+        bodies = _bodies(task)
+        for match in re.finditer("及其", text):
+            if any(e == match.start() for _, e, _ in bodies) and any(
+                s == match.end() for s, _, _ in bodies
+            ):
+                apart += 1
+                assert not re.match("(有关)?部门", text[match.end() :]), text
+    assert whole >= 4 and apart >= 5
+
+
+_DRAWS_UP_A_PLAN = re.compile(
+    r"^(?:[^，。；,]{0,20}?(?:要|应当|应))?(?:及时|适时|尽快|组织|认真)?"
+    r"(?:修订完善|修订|编制修订|编制|制定落实|制定|制修订)[^，。；,]{0,30}?(?:应急预案|预案|监督检查计划)"
+)
+
+
+def test_drawing_up_a_plan_is_institution(training_tasks):
+    """Guide rule 1 (裁定案例 1): drawing up or revising a plan — an emergency plan or an
+    inspection plan too — is `institution`, whatever the table says; a consistency
+    review of 2026-12-07 d moved the seed's 11 units that read it otherwise. A plan
+    that only times the act (`编制应急预案前，……进行风险评估`) does not count."""
+    seen = 0
+    for task in training_tasks:
+        text = strip_item_marker(task["data"]["text"])
+        if not _DRAWS_UP_A_PLAN.search(text) or re.match(r"[^，。；]*(?:前|时)，", text):
+            continue
+        seen += 1
+        (annotation,) = task["annotations"]
+        choices = [i["value"]["choices"] for i in annotation["result"] if "choices" in i["value"]]
+        assert choices == [["institution"]], text
+    assert seen >= 15
+
+
+def test_the_consistency_reviews_decisions_are_the_training_labels(training_tasks):
+    """The more set's final labels are its first pass with `more/review.jsonl` in place
+    (the store script merges them); the passes file keeps what the annotators did."""
+    review = [
+        json.loads(line)
+        for line in (PROJECT_ROOT / "data/annotations/more/review.jsonl").open(encoding="utf-8")
+    ]
+    by_id = {t["data"]["unit_id"]: t for t in training_tasks}
+    passes = {t["data"]["unit_id"]: t for t in load(AGREEMENT / "more-passes.json")}
+    assert review
+    for record in review:
+        (annotation,) = by_id[record["unit_id"]]["annotations"]
+        choices = [i["value"]["choices"] for i in annotation["result"] if "choices" in i["value"]]
+        assert choices == [[record["measure_type"]]]
+        assert annotation["completed_by"]["email"].startswith("consistency-review")
+        first = passes[record["unit_id"]]["annotations"][0]
+        assert first["completed_by"]["email"].startswith("annotator_1")
 
 
 def test_no_training_unit_occurs_in_an_external_notice(training_tasks):

@@ -555,6 +555,36 @@ def test_markdown_blocks_and_decimal_items_cut_where_the_layout_does(text, expec
     assert not [piece for piece in markup if any(piece in t for _, t in units)]
 
 
+# An enterprise rule's `4、风险评价` is a title (the item number's own `、` is no list
+# comma), so the sentence on the next line is a unit of its own; an unnumbered short
+# sentence that a heading follows heads nothing (the list's last entry); a Markdown
+# image whose `)` the source lost is still markup, not a run into the finding after it.
+TITLES_AND_LAST_ENTRIES = (
+    "# 风险分级管控制度\n## 二、工作程序\n4、风险评价\n4.1风险评价方法\n选择作业条件危险性分析法进行评价。\n"
+    "4.2 风险评价准则\n风险判定准则的制定应充分考虑以下要求：\n设计规范、技术标准；\n相关方的投诉。\n"
+    "4.3 风险评价与分级\n根据评价结果判定风险等级。\n6、文件管理\n公司应完整保存风险分级管控的记录资料。\n"
+    "## 酷戴潮品\n![](/inspection-img/m3/2m-1f-14.jpg\n展台占用消防卷帘位置。\n"
+)
+
+
+def test_short_titles_and_last_list_entries_take_their_own_kind():
+    units = single_document_units(TITLES_AND_LAST_ENTRIES)
+    expected = [
+        ("heading", "4、风险评价"),
+        ("heading", "4.1风险评价方法"),
+        ("body", "选择作业条件危险性分析法进行评价。"),
+        ("body", "设计规范、技术标准；"),
+        ("body", "相关方的投诉。"),
+        ("heading", "4.3 风险评价与分级"),
+        ("heading", "6、文件管理"),
+        ("body", "公司应完整保存风险分级管控的记录资料。"),
+        ("heading", "酷戴潮品"),
+        ("body", "展台占用消防卷帘位置。"),
+    ]
+    assert [unit for unit in units if unit in expected] == expected
+    assert not [t for _, t in units if "](" in t or ".jpg" in t]
+
+
 def test_plain_text_blank_lines_still_fall_inside_paragraphs():
     # PDF extraction puts blank lines mid-sentence: only Markdown sources break there.
     text = "一、强化责任\n各级各部门要认真落实\n\n安全生产责任。\n"

@@ -165,10 +165,14 @@ def dataset_card(dataset, report: ExportReport, *, license: str = DEFAULT_LICENS
         "",
         "```python",
         "import datasets",
+        "",
         'ds = datasets.load_from_disk("dataset")  # or:',
-        'ds = datasets.load_dataset("parquet", data_files={'
-        + ", ".join(f'"{n}": "data/{n}.parquet"' for n in names)
-        + "})",
+        "ds = datasets.load_dataset(",
+        '    "parquet",',
+        "    data_files={",
+        *(f'        "{n}": "data/{n}.parquet",' for n in names),
+        "    },",
+        ")",
         "```",
         "",
         "## License",

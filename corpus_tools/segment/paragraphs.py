@@ -10,7 +10,13 @@ from corpus_tools.segment.line_roles import (
     _is_attachment_label,
     _meta_role,
 )
-from corpus_tools.segment.markers import _MAJOR_MARKERS, _MARKER_CHAPTER, Marker, marker_of
+from corpus_tools.segment.markers import (
+    _MAJOR_MARKERS,
+    _MARKER_CHAPTER,
+    Marker,
+    marker_of,
+    strip_item_marker,
+)
 from corpus_tools.segment.marks import (
     _BRACKET_OPENERS,
     _CLOSERS_AND_WS,
@@ -52,7 +58,8 @@ def _is_heading_line(line: str, width: int = 10_000) -> bool:
     marker = marker_of(line)
     if marker is None:
         return False
-    has_comma = _LIST_COMMA.search(line) is not None
+    # the item number's own `、` (`4、风险评价`) is no list comma
+    has_comma = _LIST_COMMA.search(strip_item_marker(line)) is not None
     if marker in _MAJOR_MARKERS:
         limit = _HEADING_WITH_COMMA_MAX if has_comma else _HEADING_LINE_MAX
     else:

@@ -71,9 +71,10 @@ def document_units(doc: Document) -> list[Unit]:
             drafts.append((_HEADING, para.text, path))
             continue
         title, text = split_run_in_title(para.text, para.marker)
-        if title and not text and _next_is_sibling(paragraphs, position):
+        if title and not text and _heads_nothing(paragraphs, position):
             # A heading heads something: a short numbered sentence followed by the
-            # next item of its list (`6．值班人员未持证上岗。` / `7．…`) is a list item.
+            # next item of its list (`6．值班人员未持证上岗。` / `7．…`) is a list item,
+            # and so is a short unnumbered one a heading follows (`相关方的投诉。`).
             title, text = "", para.text
         if para.marker is not None or title:
             path = outline.enter(para.marker or _MARKER_BOLD, title or None)
@@ -119,12 +120,15 @@ def document_units(doc: Document) -> list[Unit]:
     return units
 
 
-def _next_is_sibling(paragraphs: tuple[Paragraph, ...], position: int) -> bool:
-    """The paragraph after this numbered one is the next item of the same list
-    (the one before may be a sibling whose title ran into its text: no evidence)."""
+def _heads_nothing(paragraphs: tuple[Paragraph, ...], position: int) -> bool:
+    """What follows this title-like paragraph shows it heads nothing: the next item
+    of the same list after a numbered one (the one before may be a sibling whose
+    title ran into its text: no evidence), a heading or the end after an unnumbered one."""
     marker = paragraphs[position].marker
     following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
-    return marker is not None and following is not None and following.marker is marker
+    if marker is not None:
+        return following is not None and following.marker is marker
+    return following is None or following.role is _ROLE_HEADING
 
 
 def _item_bodies(
