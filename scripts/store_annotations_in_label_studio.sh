@@ -46,4 +46,8 @@ PY
 store more "$(ls data/more-notices/*.txt | tr '\n' ' ')" data/annotations/more/first_pass.jsonl \
   data/annotations/more/second_pass.jsonl "$work/more-final.jsonl"
 
-uv run corpus-tools export "$final"/*.json -o exports/corpus
+# A document keeps the split the committed export gave it: corrections and new
+# documents do not reshuffle the test split (`export --keep-splits`).
+keep=()
+[ -d exports/corpus/data ] && keep=(--keep-splits exports/corpus)
+uv run corpus-tools export "$final"/*.json -o exports/corpus "${keep[@]}"

@@ -18,6 +18,7 @@ from corpus_tools.export import (
     build_export,
     cohen_kappa,
     export_annotations,
+    previous_splits,
     read_label_studio_json,
     verify_export,
 )
@@ -287,6 +288,38 @@ def test_rare_type_goes_to_train_then_test_and_is_reported_missing():
     assert train_has
     assert "training" in report.splits["test"].missing_measure_types
     assert any("lacks training" in note for note in report.notes())
+
+
+def test_kept_splits_survive_corrections_and_new_documents(tmp_path):
+    """`--keep-splits`: a corrected label or a new document reshuffles no published
+    document; the new ones are assigned around them."""
+    first = export_annotations(corpus(docs=24), tmp_path / "out")
+    before = previous_splits(tmp_path / "out")
+    assert first.documents_kept_in_split == 0 and len(before) == 24
+
+    changed = corpus(docs=30)  # six new documents
+    for t in changed[:8]:  # and two old ones relabelled throughout
+        t["annotations"][0]["result"][0]["value"]["choices"] = ["other"]
+    unkept = build_export(changed).dataset
+    report = export_annotations(changed, tmp_path / "out", keep_splits_of=tmp_path / "out")
+    after = previous_splits(tmp_path / "out")
+    assert {doc: after[doc] for doc in before} == before
+    assert len(after) == 30 and report.documents_kept_in_split == 24
+    assert "24 documents kept the split" in (tmp_path / "out" / "README.md").read_text("utf-8")
+    # without it the same change moves published documents (what the option is for)
+    moved = {
+        doc
+        for name, part in unkept.items()
+        for doc in part["doc_id"]
+        if before.get(doc, name) != name
+    }
+    assert moved
+
+
+def test_keep_splits_of_a_directory_without_an_export_says_so(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ExportError, match="no earlier export here"):
+        export_annotations(corpus(docs=4), tmp_path / "out", keep_splits_of=tmp_path / "empty")
 
 
 def test_a_split_without_documents_is_left_out_and_reported(tmp_path):

@@ -76,3 +76,17 @@ def test_cli_errors_are_one_line_exit_1_no_traceback(tmp_path):
     assert result.exit_code == 1 and "either a Label Studio JSON file or --project" in result.output
     result = run(str(tmp_path / "empty.json"), "--train", "0.5", "-o", str(tmp_path / "o"))
     assert result.exit_code == 1 and "add up to" in result.output
+
+
+def test_cli_keeps_the_splits_of_an_earlier_export(tmp_path):
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps(corpus(12), ensure_ascii=False), "utf-8")
+    out = tmp_path / "out"
+    assert run(str(source), "-o", str(out)).exit_code == 0
+    source.write_text(json.dumps(corpus(15), ensure_ascii=False), "utf-8")
+    result = run(str(source), "-o", str(out), "--keep-splits", str(out))
+    assert result.exit_code == 0, result.output
+    assert "12 of 15 documents kept the split" in result.output
+    missing = run(str(source), "-o", str(tmp_path / "o2"), "--keep-splits", str(tmp_path / "nope"))
+    assert missing.exit_code == 1 and "no earlier export here" in missing.output
+    assert "Traceback" not in missing.output

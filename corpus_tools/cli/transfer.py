@@ -165,6 +165,13 @@ def export_command(
         bool, typer.Option(help="Leave out (and count) spans that do not match the text.")
     ] = False,
     license: Annotated[str, typer.Option(help="License id for the dataset card.")] = "cc-by-4.0",
+    keep_splits: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier export directory (the output itself too): each of its documents "
+            "stays in its split there, so corrections do not reshuffle a published test split."
+        ),
+    ] = None,
 ) -> None:
     """Export Label Studio annotations to a Hugging Face dataset (Arrow, Parquet, card).
 
@@ -190,6 +197,7 @@ def export_command(
         seed=seed,
         skip_invalid=skip_invalid,
         license=license,
+        keep_splits_of=keep_splits,
     )
     table = Table(title=f"export of {report.source} -> {out}")
     for column in ("split", "units", "documents", "missing measure types"):
@@ -209,6 +217,12 @@ def export_command(
         f"{report.units_exported} units exported (policy {report.policy})",
         highlight=False,
     )
+    if keep_splits is not None:
+        stdout.print(
+            f"{report.documents_kept_in_split} of {report.documents} documents kept the split "
+            f"they had in {keep_splits}",
+            highlight=False,
+        )
     if a.units:
         stdout.print(
             f"agreement on {a.units} doubly annotated units: measure type κ "

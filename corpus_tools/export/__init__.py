@@ -41,6 +41,7 @@ from corpus_tools.export.policies import (
 )
 from corpus_tools.export.reading import (
     check_label_studio_tasks,
+    previous_splits,
     pull_project_tasks,
     read_label_studio_json,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "dataset_card",
     "export_annotations",
     "iter_task_records",
+    "previous_splits",
     "pull_project_tasks",
     "read_label_studio_json",
     "resolve_drop_conflicts",

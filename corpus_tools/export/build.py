@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from corpus_tools.errors import ExportError
 from corpus_tools.export.annotator_agreement import agreement
@@ -36,8 +36,10 @@ def build_export(
     seed: int = DEFAULT_SEED,
     skip_invalid: bool = False,
     source: str = "input",
+    keep_splits: Mapping[str, str] | None = None,
 ) -> Export:
-    """Turn Label Studio tasks into a `DatasetDict` with `dataset_features()` and a report."""
+    """Turn Label Studio tasks into a `DatasetDict` with `dataset_features()` and a report;
+    documents in `keep_splits` stay in the split given there (`assign_splits`)."""
     import polars as pl
     import pyarrow as pa
     from datasets import Dataset, DatasetDict
@@ -81,7 +83,8 @@ def build_export(
         doc: {MEASURE_TYPES[i] for i in found}
         for doc, found in zip(per_doc["doc_id"].to_list(), per_doc["types"].to_list(), strict=True)
     }
-    mapping = assign_splits(doc_units, doc_types, sizes=sizes, seed=seed)
+    mapping = assign_splits(doc_units, doc_types, sizes=sizes, seed=seed, keep=keep_splits)
+    kept = sum(1 for doc, split in mapping.items() if keep_splits and keep_splits.get(doc) == split)
     frame = frame.with_columns(
         pl.col("doc_id").replace_strict(mapping, return_dtype=pl.String).alias("split")
     ).sort("doc_id", "unit_index", "id")
@@ -120,6 +123,7 @@ def build_export(
         splits=summaries,
         agreement=agreement(records),
         empty_splits=tuple(empty),
+        documents_kept_in_split=kept,
     )
     return Export(dataset=dataset, report=report)
 

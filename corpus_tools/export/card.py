@@ -86,7 +86,13 @@ def dataset_card(dataset, report: ExportReport, *, license: str = DEFAULT_LICENS
         "Splits are by document (`doc_id`): no notice is in two splits. Target fractions "
         + ", ".join(f"{n} {f:g}" for n, f in report.split_sizes.items())
         + f" of the units, seed {report.seed}; every measure type is placed in each "
-        "split where enough documents have it.",
+        "split where enough documents have it."
+        + (
+            f" {report.documents_kept_in_split} documents kept the split an earlier export "
+            "gave them (`--keep-splits`)."
+            if report.documents_kept_in_split
+            else ""
+        ),
         "",
         "## Measure types",
         "",

@@ -9,6 +9,7 @@ from corpus_tools.errors import ExportError
 from corpus_tools.export.build import build_export
 from corpus_tools.export.reading import (
     check_label_studio_tasks,
+    previous_splits,
     pull_project_tasks,
     read_label_studio_json,
 )
@@ -34,12 +35,15 @@ def export_annotations(
     seed: int = DEFAULT_SEED,
     skip_invalid: bool = False,
     license: str = DEFAULT_LICENSE,
+    keep_splits_of: Path | None = None,
 ) -> ExportReport:
     """Export annotations to `out_dir` (layout in `export.layout`) and return the report.
 
     `source` is a Label Studio JSON export file, several of them, or a parsed task list; or
     give `project` (a Label Studio project title) to pull it from the server
     (`url`/`api_key` as for `studio.pull`: options, environment, embedded server).
+    `keep_splits_of`, an earlier export directory (`out_dir` itself too), keeps each of
+    its documents in the split it had there; only new documents are assigned.
     """
     if (source is None) == (project is None):
         raise ExportError(
@@ -60,7 +64,14 @@ def export_annotations(
         name = "tasks"
         tasks = list(source)
         check_label_studio_tasks(tasks, source=name)
+    keep = previous_splits(keep_splits_of) if keep_splits_of is not None else None
     export = build_export(
-        tasks, policy=policy, sizes=sizes, seed=seed, skip_invalid=skip_invalid, source=name
+        tasks,
+        policy=policy,
+        sizes=sizes,
+        seed=seed,
+        skip_invalid=skip_invalid,
+        source=name,
+        keep_splits=keep,
     )
     return write_export(export, out_dir, license=license)

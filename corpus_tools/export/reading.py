@@ -86,3 +86,26 @@ def pull_project_tasks(
         path = Path(tmp) / "label-studio.json"
         studio.pull(project=project, output=path, url=url, api_key=api_key)
         return read_label_studio_json(path)
+
+
+def previous_splits(export_dir: Path) -> dict[str, str]:
+    """Document → split of an earlier export (its `data/{split}.parquet`), for
+    `export --keep-splits`."""
+    import polars as pl
+
+    from corpus_tools.export.layout import PARQUET_DIR
+
+    files = sorted((Path(export_dir) / PARQUET_DIR).glob("*.parquet"))
+    if not files:
+        raise ExportError(
+            f"{export_dir}: no earlier export here (no {PARQUET_DIR}/*.parquet); give the "
+            "directory an earlier `corpus-tools export` wrote, or leave out --keep-splits"
+        )
+    mapping: dict[str, str] = {}
+    for path in files:
+        try:
+            docs = pl.read_parquet(path, columns=["doc_id"])["doc_id"].unique().to_list()
+        except Exception as error:  # polars raises several kinds for a damaged file
+            raise ExportError(f"{path}: not a readable export split ({error})") from error
+        mapping.update(dict.fromkeys(docs, path.stem))
+    return mapping

@@ -144,6 +144,8 @@ class ExportReport:
     agreement: Agreement
     empty_splits: tuple[str, ...] = ()
     out_dir: str | None = None
+    # documents whose split an earlier export decided (`export --keep-splits`)
+    documents_kept_in_split: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Mapping
 
 from corpus_tools.export.records import SplitSizes
 
@@ -18,9 +19,13 @@ def assign_splits(
     *,
     sizes: SplitSizes,
     seed: int,
+    keep: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Map each document to one split: deterministic for `seed`.
 
+    `keep` (document → split, from an earlier export) places those documents
+    first, where they were, so a corrected label or a new document does not
+    reshuffle a published test split; the rest are assigned as below around them.
     First every measure type is spread over the splits (rarest type first,
     train then test then validation) as far as there are documents with it,
     keeping one document back for each split still empty; then the other
@@ -45,6 +50,9 @@ def assign_splits(
     def others_empty(split: str) -> int:
         return sum(1 for s in active if s != split and units[s] == 0)
 
+    for doc in docs:
+        if keep and keep.get(doc) in units:
+            put(doc, keep[doc])
     doc_count = Counter(t for d in docs for t in doc_types[d])
     for measure_type in sorted(doc_count, key=lambda t: (doc_count[t], t)):
         for split in (s for s in _COVERAGE_ORDER if s in active):
