@@ -499,3 +499,28 @@ def test_units_are_read_from_parquet_too(tmp_path: Path):
     pairs = with_context(rows, origin)
     assert [data["unit_id"] for data, _ in pairs] == [u.unit_id for u in units if u.kind == "body"]
     assert pairs[0][0]["section_path"] == list(units[2].section_path)
+
+
+def test_annotator_users_are_created_in_name_order():
+    """New annotator accounts get their ids in name order, whatever order the names
+    arrive in (a set), so re-building the stored Label Studio JSON gives the same ids."""
+    from types import SimpleNamespace
+
+    from corpus_tools.studio.push import _annotator_users
+
+    class Users:
+        def __init__(self):
+            self.created = []
+
+        def list(self):
+            return [SimpleNamespace(id=1, email="owner@x", username="owner")]
+
+        def create(self, *, email, username, first_name):
+            self.created.append(username)
+            return SimpleNamespace(id=len(self.created) + 1)
+
+    for names in (["review", "adjudicated", "annotator_1"], ["annotator_1", "review", "adjudicated"]):
+        client = SimpleNamespace(users=Users())
+        ids, created = _annotator_users(client, "http://x", iter(names))
+        assert client.users.created == ["adjudicated", "annotator_1", "review"] == created
+        assert ids == {"adjudicated": 2, "annotator_1": 3, "review": 4}

@@ -347,7 +347,8 @@ def _annotator_users(
     others get a StudioAuthError). They have no password: an admin sets one in
     Label Studio if that person is to log in.
     """
-    wanted = {name: _annotator_email(name) for name in names if name}
+    # sorted: users are created in the same order (so get the same ids) on every run
+    wanted = {name: _annotator_email(name) for name in sorted(names) if name}
     with translated(url, "listing users"):
         users = list(client.users.list())
     by_key: dict[str, int] = {}
