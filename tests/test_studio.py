@@ -519,7 +519,10 @@ def test_annotator_users_are_created_in_name_order():
             self.created.append(username)
             return SimpleNamespace(id=len(self.created) + 1)
 
-    for names in (["review", "adjudicated", "annotator_1"], ["annotator_1", "review", "adjudicated"]):
+    for names in (
+        ["review", "adjudicated", "annotator_1"],
+        ["annotator_1", "review", "adjudicated"],
+    ):
         client = SimpleNamespace(users=Users())
         ids, created = _annotator_users(client, "http://x", iter(names))
         assert client.users.created == ["adjudicated", "annotator_1", "review"] == created
