@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from corpus_tools.errors import InputFileError
 from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS, Unit
 
 
@@ -52,3 +53,42 @@ def align_to_units(records: Iterable[dict], units: Iterable[Unit]) -> Alignment:
             continue
         placed.append({**record, "unit_id": unit.unit_id})
     return Alignment(tuple(placed), tuple(unplaced))
+
+
+def apply_review(
+    judgements: Iterable[dict], review: Iterable[dict], *, source: str = "review"
+) -> list[dict]:
+    """The final set: `judgements` with a consistency review's decisions in place.
+
+    A review record replaces its unit's measure type and annotator, and its spans
+    only when it carries `spans` (a review of the type alone keeps the pass's spans).
+    Every review record must name a judged unit, once, and be sound."""
+    decided: dict[str, dict] = {}
+    for record in review:
+        unit_id = record.get("unit_id")
+        if unit_id in decided:
+            raise InputFileError(source, f"unit {unit_id} is reviewed twice; keep one decision")
+        decided[unit_id] = record
+    merged, placed = [], set()
+    for judgement in judgements:
+        record = decided.get(judgement["unit_id"])
+        if record is not None:
+            placed.add(judgement["unit_id"])
+            judgement = {
+                **judgement,
+                "measure_type": record["measure_type"],
+                "spans": record.get("spans", judgement["spans"]),
+                "annotator": record.get("annotator") or "consistency-review",
+            }
+            problem = judgement_problem(judgement)
+            if problem:
+                raise InputFileError(source, f"unit {judgement['unit_id']}: {problem}")
+        merged.append(judgement)
+    missing = sorted(decided.keys() - placed)
+    if missing:
+        raise InputFileError(
+            source,
+            f"{len(missing)} reviewed units have no judgement (e.g. {missing[0]}); "
+            "a segmenter change may have re-cut them: review the current unit instead",
+        )
+    return merged

@@ -34,20 +34,17 @@ store() {  # name units-source first-pass second-pass final-set
 store seed data/notices data/annotations/first_pass.jsonl data/annotations/second_pass.jsonl data/annotations/seed.jsonl
 # The more set's final labels: the first pass, with the consistency review's decisions
 # (more/review.jsonl, by unit id) in place of the first pass's where it re-judged a unit.
-uv run python - data/annotations/more/first_pass.jsonl data/annotations/more/review.jsonl \
-  > "$work/more-final.jsonl" <<'PY'
-import json, sys
-first, review = ([json.loads(line) for line in open(path, encoding="utf-8")] for path in sys.argv[1:])
-decided = {record["unit_id"]: record for record in review}
-assert decided.keys() <= {record["unit_id"] for record in first}, "a review record has no unit"
-for record in first:
-    print(json.dumps(decided.get(record["unit_id"], record), ensure_ascii=False))
-PY
+uv run python scripts/merge_review.py data/annotations/more/first_pass.jsonl \
+  data/annotations/more/review.jsonl > "$work/more-final.jsonl"
 store more "$(ls data/more-notices/*.txt | tr '\n' ' ')" data/annotations/more/first_pass.jsonl \
   data/annotations/more/second_pass.jsonl "$work/more-final.jsonl"
 
 # A document keeps the split the committed export gave it: corrections and new
 # documents do not reshuffle the test split (`export --keep-splits`).
 keep=()
-[ -d exports/corpus/data ] && keep=(--keep-splits exports/corpus)
+if [ -d exports/corpus/data ]; then
+  keep=(--keep-splits exports/corpus)
+else
+  echo "note: no earlier exports/corpus: documents are split afresh" >&2
+fi
 uv run corpus-tools export "$final"/*.json -o exports/corpus "${keep[@]}"

@@ -316,6 +316,28 @@ def test_kept_splits_survive_corrections_and_new_documents(tmp_path):
     assert moved
 
 
+def test_keeping_a_split_the_fractions_leave_out_is_refused(tmp_path):
+    export_annotations(corpus(docs=24), tmp_path / "out")
+    with pytest.raises(ExportError, match="'test' split, which these fractions leave out"):
+        export_annotations(
+            corpus(docs=24),
+            tmp_path / "out",
+            sizes=SplitSizes(train=0.9, validation=0.1, test=0.0),
+            keep_splits_of=tmp_path / "out",
+        )
+
+
+def test_keep_splits_refuses_a_damaged_or_inconsistent_export(tmp_path):
+    export_annotations(corpus(docs=24), tmp_path / "out")
+    data = tmp_path / "out" / "data"
+    (data / "extra.parquet").write_bytes((data / "train.parquet").read_bytes())
+    with pytest.raises(ExportError, match="also in 'extra'|also in 'train'"):
+        previous_splits(tmp_path / "out")
+    (data / "extra.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ExportError, match="not a readable export split.*re-export"):
+        previous_splits(tmp_path / "out")
+
+
 def test_keep_splits_of_a_directory_without_an_export_says_so(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ExportError, match="no earlier export here"):

@@ -114,3 +114,39 @@ def test_align_to_units_rekeys_by_id_then_text_and_reports_changed_units():
     )
     assert [r["unit_id"] for r in alignment.records] == ["d:0001:aaaa", "d:0003:bbbb"]
     assert [r["text"] for r in alignment.unplaced] == ["丙要演练。", "二、标题"]
+
+
+def test_a_review_replaces_the_type_keeps_unreviewed_spans_and_refuses_strays():
+    from corpus_tools.errors import InputFileError
+    from corpus_tools.seed import apply_review
+
+    text = "各地要修订应急预案。"
+    body = {"start": 0, "end": 2, "label": "RESPONSIBLE_BODY", "text": "各地"}
+    judged = [
+        {
+            "unit_id": "d:0001:a",
+            "doc_id": "d",
+            "text": text,
+            "measure_type": "emergency",
+            "spans": [body],
+            "annotator": "annotator_1",
+        },
+        {
+            "unit_id": "d:0002:b",
+            "doc_id": "d",
+            "text": "其他。",
+            "measure_type": "other",
+            "spans": [],
+            "annotator": "annotator_1",
+        },
+    ]
+    final = apply_review(judged, [{"unit_id": "d:0001:a", "measure_type": "institution"}])
+    assert final[0]["measure_type"] == "institution" and final[0]["spans"] == [body]
+    assert final[0]["annotator"] == "consistency-review" and final[1] == judged[1]
+    assert judged[0]["measure_type"] == "emergency"  # the pass itself is left as it was
+    with pytest.raises(InputFileError, match="reviewed twice"):
+        apply_review(judged, [{"unit_id": "d:0001:a", "measure_type": "other"}] * 2)
+    with pytest.raises(InputFileError, match="no judgement .*d:0009:z.*review the current unit"):
+        apply_review(judged, [{"unit_id": "d:0009:z", "measure_type": "other"}])
+    with pytest.raises(InputFileError, match="not one of the schema's ids"):
+        apply_review(judged, [{"unit_id": "d:0002:b", "measure_type": "plan"}])

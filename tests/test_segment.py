@@ -585,6 +585,24 @@ def test_short_titles_and_last_list_entries_take_their_own_kind():
     assert not [t for _, t in units if "](" in t or ".jpg" in t]
 
 
+def test_an_unnumbered_sub_title_over_numbered_items_stays_a_title():
+    text = (
+        "一、重点行业\n煤矿。\n（一）严格煤矿安全准入\n"
+        + "各产煤地区要严格审查煤矿建设项目安全设施设计，严禁未批先建、批小建大和超能力生产。\n" * 4
+        + "二、长度不超过四十个字符的没有标点的一级标题也是标题的一种情形\n各地要抓好落实。\n"
+    )
+    units = single_document_units(text)
+    assert ("heading", "煤矿。") in units
+    assert ("heading", "二、长度不超过四十个字符的没有标点的一级标题也是标题的一种情形") in units
+
+
+def test_an_image_that_lost_its_bracket_keeps_the_text_after_it_on_its_line():
+    text = "# 检查\n## 酷戴潮品\n![](/img/14.jpg 展台占用消防卷帘位置。\n"
+    units = single_document_units(text)
+    assert ("body", "展台占用消防卷帘位置。") in units
+    assert not [t for _, t in units if ".jpg" in t]
+
+
 def test_plain_text_blank_lines_still_fall_inside_paragraphs():
     # PDF extraction puts blank lines mid-sentence: only Markdown sources break there.
     text = "一、强化责任\n各级各部门要认真落实\n\n安全生产责任。\n"

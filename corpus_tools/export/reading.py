@@ -106,6 +106,16 @@ def previous_splits(export_dir: Path) -> dict[str, str]:
         try:
             docs = pl.read_parquet(path, columns=["doc_id"])["doc_id"].unique().to_list()
         except Exception as error:  # polars raises several kinds for a damaged file
-            raise ExportError(f"{path}: not a readable export split ({error})") from error
+            raise ExportError(
+                f"{path}: not a readable export split ({error.__class__.__name__}); "
+                "re-export that directory, or leave out --keep-splits"
+            ) from None
+        twice = sorted(doc for doc in docs if doc in mapping)
+        if twice:
+            raise ExportError(
+                f"{path}: {len(twice)} documents are also in {mapping[twice[0]]!r} "
+                f"(e.g. {twice[0]}); an export puts each document in one split — "
+                "re-export that directory, or leave out --keep-splits"
+            )
         mapping.update(dict.fromkeys(docs, path.stem))
     return mapping

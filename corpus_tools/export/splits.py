@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping
 
+from corpus_tools.errors import ExportError
 from corpus_tools.export.records import SplitSizes
 
 # Which split gets a document first when a rare measure type must be spread:
@@ -50,9 +51,17 @@ def assign_splits(
     def others_empty(split: str) -> int:
         return sum(1 for s in active if s != split and units[s] == 0)
 
-    for doc in docs:
-        if keep and keep.get(doc) in units:
-            put(doc, keep[doc])
+    kept = {doc: keep[doc] for doc in docs if keep and doc in keep}
+    dropped = Counter(split for split in kept.values() if split not in units)
+    if dropped:
+        split, count = dropped.most_common(1)[0]
+        raise ExportError(
+            f"--keep-splits: {count} documents were in the {split!r} split, which these "
+            f"fractions leave out ({', '.join(f'{n} {f:g}' for n, f in fractions.items())}); "
+            f"give {split} a fraction above 0, or leave out --keep-splits to re-split"
+        )
+    for doc, split in kept.items():
+        put(doc, split)
     doc_count = Counter(t for d in docs for t in doc_types[d])
     for measure_type in sorted(doc_count, key=lambda t: (doc_count[t], t)):
         for split in (s for s in _COVERAGE_ORDER if s in active):

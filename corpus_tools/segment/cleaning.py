@@ -19,8 +19,8 @@ _MARKDOWN_RULE = re.compile(r"^[-_*]{3,}")  # a horizontal rule, alone or run in
 _TYPESETTING_CODE = re.compile(r"〖[A-Za-z]{1,6}〗")  # left by the publisher's typesetter
 _YAML_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
 _MARKDOWN_ATX = re.compile(r"^#{1,6} ", re.MULTILINE)
-# an image whose `)` the source lost (`![](/img/2m-1f-14.jpg`) ends at the line's end
-_MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*(?:\)|$)", re.MULTILINE)
+# an image whose `)` the source lost (`![](/img/2m-1f-14.jpg`) ends at its path's end
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\((?:[^)\n]*\)|[^)\s]*)")
 _MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _MARKDOWN_BULLET = re.compile(r"^[-*+]\s+(?=\S)")
 # Markdown lets HTML through (`<p style="…;…">`, `<img …>`); a tag may span lines.

@@ -58,7 +58,8 @@ def _is_heading_line(line: str, width: int = 10_000) -> bool:
     marker = marker_of(line)
     if marker is None:
         return False
-    # the item number's own `、` (`4、风险评价`) is no list comma
+    # the item number's own `、` (`4、风险评价`, `一、……`) is no list comma: such a title
+    # takes the limit of a title without commas
     has_comma = _LIST_COMMA.search(strip_item_marker(line)) is not None
     if marker in _MAJOR_MARKERS:
         limit = _HEADING_WITH_COMMA_MAX if has_comma else _HEADING_LINE_MAX

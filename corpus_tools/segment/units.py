@@ -121,14 +121,28 @@ def document_units(doc: Document) -> list[Unit]:
 
 
 def _heads_nothing(paragraphs: tuple[Paragraph, ...], position: int) -> bool:
-    """What follows this title-like paragraph shows it heads nothing: the next item
-    of the same list after a numbered one (the one before may be a sibling whose
-    title ran into its text: no evidence), a heading or the end after an unnumbered one."""
+    """The paragraphs around this title-like one show it heads nothing.
+
+    After a numbered one, the next item of the same list (the one before may be a
+    sibling whose title ran into its text: no evidence). An unnumbered one heads
+    nothing at the end, after a list entry closed by `；` (the list's last entry,
+    `相关方的投诉。`), or before an unnumbered heading (a finding before the next
+    shop's name); before a numbered heading it is a sub-title (`煤矿。` / `（一）…`)."""
     marker = paragraphs[position].marker
     following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
     if marker is not None:
         return following is not None and following.marker is marker
-    return following is None or following.role is _ROLE_HEADING
+    if following is None:
+        return True
+    before = paragraphs[position - 1] if position else None
+    last_entry = (
+        before is not None
+        and before.role is not _ROLE_HEADING
+        and before.text.rstrip().endswith(("；", ";"))
+    )
+    return last_entry or (
+        following.role is _ROLE_HEADING and following.marker in (None, _MARKER_BOLD)
+    )
 
 
 def _item_bodies(
