@@ -2,8 +2,8 @@
 # Store the annotation sets the way annotators' work arrives: push the units to
 # a fresh embedded Label Studio, load each pass under its annotator account,
 # pull the Label Studio JSON, and export the training corpus.
-#   data/annotations/label-studio/*.json   the final sets: the training data (seed.jsonl;
-#                                          more/first_pass.jsonl + more/review.jsonl)
+#   data/annotations/label-studio/*.json   the final sets: the training data (seed.jsonl
+#                                          + review.jsonl; more/first_pass.jsonl + more/review.jsonl)
 #   data/annotations/agreement/*.json      both passes of each set (agreement only)
 #   exports/corpus                         the dataset every model here is trained on
 # Re-runnable; uses a throw-away Label Studio home so nothing else is touched.
@@ -31,11 +31,14 @@ store() {  # name units-source first-pass second-pass final-set
   uv run corpus-tools export "$passes/$name-passes.json" -o "$work/$name-passes-export" --policy latest
 }
 
-store seed data/notices data/annotations/first_pass.jsonl data/annotations/second_pass.jsonl data/annotations/seed.jsonl
-# The more set's final labels: the first pass, with the consistency review's decisions
-# (more/review.jsonl, by unit id) in place of the first pass's where it re-judged a unit.
+# Each set's final labels: its final JSON Lines with the consistency review's decisions
+# (review.jsonl, by unit id) in place where the review re-judged a unit.
+uv run python scripts/merge_review.py data/annotations/seed.jsonl \
+  data/annotations/review.jsonl > "$work/seed-final.jsonl"
 uv run python scripts/merge_review.py data/annotations/more/first_pass.jsonl \
   data/annotations/more/review.jsonl > "$work/more-final.jsonl"
+store seed data/notices data/annotations/first_pass.jsonl data/annotations/second_pass.jsonl \
+  "$work/seed-final.jsonl"
 store more "$(ls data/more-notices/*.txt | tr '\n' ' ')" data/annotations/more/first_pass.jsonl \
   data/annotations/more/second_pass.jsonl "$work/more-final.jsonl"
 
