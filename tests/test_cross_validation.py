@@ -9,7 +9,14 @@ from typer.testing import CliRunner
 
 from corpus_tools.cli import app
 from corpus_tools.errors import ModelError
-from corpus_tools.model import GroupBy, cross_validate, iter_gold, load_export
+from corpus_tools.model import (
+    GroupBy,
+    accuracy_at_coverage,
+    cross_validate,
+    iter_gold,
+    load_export,
+    tfidf_baseline,
+)
 from corpus_tools.model.cross_validation import (
     calibration_error,
     fit_temperature,
@@ -41,6 +48,33 @@ def test_one_group_is_refused_with_a_reason():
 def test_calibration_error_is_zero_when_scores_match_accuracy_and_grows_otherwise():
     assert calibration_error([0.75] * 4, [True, True, True, False]) == pytest.approx(0.0)
     assert calibration_error([0.95] * 4, [True, False, False, False]) == pytest.approx(0.70)
+
+
+def test_accuracy_at_coverage_scores_the_surest_share_first():
+    scores = [0.9, 0.2, 0.8, 0.5, 0.95]
+    correct = [True, False, True, False, False]
+    points = accuracy_at_coverage(scores, correct, coverages=(0.2, 0.6, 1.0))
+    # surest first: 0.95 (wrong), 0.9, 0.8 (right), 0.5, 0.2 (wrong)
+    assert [(p.units, p.min_score, p.accuracy) for p in points] == [
+        (1, 0.95, 0.0),
+        (3, 0.8, pytest.approx(2 / 3, abs=1e-4)),
+        (5, 0.2, 0.4),
+    ]
+    assert accuracy_at_coverage([], []) == ()
+    with pytest.raises(ValueError, match="2 scores but 1"):
+        accuracy_at_coverage([0.1, 0.2], [True])
+
+
+def test_baseline_scores_its_labels_with_their_probability():
+    texts = ["组织开展培训", "开展安全培训", "修订应急预案", "开展应急演练"]
+    labels = ["training", "training", "emergency", "emergency"]
+    predict = tfidf_baseline(texts, labels)
+    scored = predict.scored(["培训考核", "应急演练"])
+    assert [label for label, _ in scored] == predict(["培训考核", "应急演练"])
+    assert [label for label, _ in scored] == ["training", "emergency"]
+    assert all(0.5 < p <= 1.0 for _, p in scored)  # the top of two classes
+    # a one-class train split predicts its class, sure of it
+    assert tfidf_baseline(["培训"], ["training"]).scored(["x"]) == [("training", 1.0)]
 
 
 def test_temperature_rescales_without_changing_the_pick():
@@ -87,6 +121,18 @@ def test_cross_validation_holds_out_each_sector_and_scores_it(tiny_export):
     assert 0.3 <= result.temperature <= 3.0
     assert result.calibration_error_at_temperature <= result.calibration_error + 0.05
     assert result.mean_group_baseline_macro_f1 > 0.0
+    # the surest held-out predictions: shares of all units, the last one all of them
+    # at the pooled accuracy, for the model and the baseline alike
+    for coverage, scores in (
+        (result.coverage, result.measure_type),
+        (result.baseline_coverage, result.baseline_measure_type),
+    ):
+        assert [p.coverage for p in coverage] == [0.2, 0.4, 0.6, 0.8, 1.0]
+        assert coverage[-1].units == len(units)
+        assert coverage[-1].accuracy == pytest.approx(scores.accuracy, abs=1e-4)
+        assert [p.min_score for p in coverage] == sorted(
+            (p.min_score for p in coverage), reverse=True
+        )
     # each group's and the mean's difference from the baseline, with its interval
     mean_difference = result.mean_group_macro_f1 - result.mean_group_baseline_macro_f1
     low, high = result.mean_group_difference_interval
@@ -130,6 +176,17 @@ def test_evaluate_group_by_prints_groups_beside_the_baseline(tiny_model, tiny_ex
     low, high = data["mean_group_difference_interval"]
     mean_difference = data["mean_group_macro_f1"] - data["mean_group_baseline_macro_f1"]
     assert f"{mean_difference:+.3f} ({low:+.3f}…{high:+.3f})" in result.output
+    assert "accuracy of the surest predictions" in result.output
+    surest = data["coverage"][1]
+    base = data["baseline_coverage"][1]
+    row = next(line for line in result.output.splitlines() if line.startswith("│    40%"))
+    assert [cell.strip() for cell in row.strip("│").split("│")] == [
+        "40%",
+        str(surest["units"]),
+        f"{surest['min_score']:.2f}",
+        f"{surest['accuracy']:.3f}",
+        f"{base['accuracy']:.3f}",
+    ]
 
 
 def test_evaluate_group_by_refuses_an_unknown_field(tiny_model, tiny_export):

@@ -187,6 +187,13 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     for notice in notices.values():
         difference = notice["macro_f1"] - notice["baseline_macro_f1"]
         assert notice["difference_interval"] == [pytest.approx(difference, abs=1e-3)] * 2
+    # the surest share of two units is one unit: the model's surer prediction
+    assert "accuracy of the surest predictions" in result.output
+    surest, everything = data["coverage"][0], data["coverage"][-1]
+    assert surest["units"] == 1 and everything["units"] == 2
+    assert everything["accuracy"] == data["measure_type"]["accuracy"]
+    assert everything["min_score"] <= surest["min_score"]
+    assert data["baseline_coverage"][-1]["accuracy"] == data["baseline_measure_type"]["accuracy"]
 
 
 def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tmp_path):

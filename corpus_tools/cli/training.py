@@ -200,6 +200,7 @@ def evaluate_command(
     if result.per_notice:
         title = "per notice (measure-type macro-F1 beside the baseline)"
         out.print(_group_table(title, "notice", result.per_notice))
+    out.print(_coverage_table(result.coverage, result.baseline_coverage))
     if baseline:
         out.print(f"baseline fitted on: {', '.join(result.baseline_trained_on)}", highlight=False)
     if json_out is not None:
@@ -229,6 +230,27 @@ def _group_table(title: str, name: str, groups) -> Any:
             f"{g.accuracy:.3f}",
             f"{g.baseline_accuracy:.3f}",
             *(f"{g.span_f1[label]:.2f}" if label in g.span_f1 else "–" for label in SPAN_LABELS),
+        )
+    return table
+
+
+def _coverage_table(coverage, baseline_coverage) -> Any:
+    """How often the surest measure-type predictions are right, beside the baseline's
+    surest (each system ranks the units by its own score)."""
+    from rich.table import Table
+
+    table = Table(title="measure type: accuracy of the surest predictions")
+    for column in ("surest", "units", "score ≥", "accuracy", "baseline accuracy"):
+        table.add_column(column, justify="right")
+    baseline_by_share = {p.coverage: p for p in baseline_coverage}
+    for point in coverage:
+        base = baseline_by_share.get(point.coverage)
+        table.add_row(
+            f"{point.coverage:.0%}",
+            str(point.units),
+            f"{point.min_score:.2f}",
+            f"{point.accuracy:.3f}",
+            f"{base.accuracy:.3f}" if base else "",
         )
     return table
 
@@ -312,6 +334,7 @@ def _print_cross_validation(
         + f" {result.temperature:g}, the best fit to the held-out scores)",
         highlight=False,
     )
+    out.print(_coverage_table(result.coverage, result.baseline_coverage))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(

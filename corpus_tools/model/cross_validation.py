@@ -27,8 +27,10 @@ from corpus_tools.model.loading import TEXTCAT_COMPONENT
 from corpus_tools.model.prediction import prediction_of
 from corpus_tools.model.scores import (
     ClassificationScores,
+    CoveragePoint,
     GroupScores,
     SpanScores,
+    accuracy_at_coverage,
     classification_scores,
     group_scores,
     mean_difference_interval,
@@ -76,6 +78,10 @@ class CrossValidationResult:
     seconds: float
     # 95 % bootstrap interval (over groups) of mean macro-F1 − mean baseline macro-F1
     mean_group_difference_interval: tuple[float, ...] = ()
+    # accuracy of the surest shares of the held-out units, the model's by its score
+    # and the baseline's by its own probability
+    coverage: tuple[CoveragePoint, ...] = ()
+    baseline_coverage: tuple[CoveragePoint, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,7 +163,7 @@ def cross_validate(
     fold_indices = grouped_folds(keys, folds=folds)
     predicted: dict[int, tuple[str, float, set]] = {}
     distributions: dict[int, dict[str, float]] = {}  # each held-out unit's doc.cats
-    base: dict[int, str] = {}
+    base: dict[int, tuple[str, float]] = {}
     for number, held in enumerate(fold_indices, 1):
         fold_started = time.perf_counter()
         held_set = set(held)
@@ -174,10 +180,10 @@ def cross_validate(
             distributions[i] = dict(doc.cats)
         if baseline:
             predict = tfidf_baseline([u.text for u in train], [u.measure_type for u in train])
-            for i, label in zip(held, predict(units[i].text for i in held), strict=True):
-                base[i] = label
+            scored = predict.scored(units[i].text for i in held)
+            base.update(zip(held, scored, strict=True))
         else:  # a study of several setups fits the baseline once
-            base.update(dict.fromkeys(held, ""))
+            base.update(dict.fromkeys(held, ("", 0.0)))
         if progress is not None:
             progress(
                 FoldProgress(
@@ -197,7 +203,7 @@ def cross_validate(
                 group,
                 [units[i] for i in members],
                 [predicted[i][0] for i in members],
-                [base[i] for i in members],
+                [base[i][0] for i in members],
                 [predicted[i][2] for i in members],
                 [rules[i] for i in members],
             )
@@ -217,7 +223,7 @@ def cross_validate(
             [u.measure_type for u in pooled], [predicted[i][0] for i in order]
         ),
         baseline_measure_type=classification_scores(
-            [u.measure_type for u in pooled], [base[i] for i in order]
+            [u.measure_type for u in pooled], [base[i][0] for i in order]
         ),
         spans=span_scores([set(u.spans) for u in pooled], [predicted[i][2] for i in order]),
         rules_only_spans=span_scores([set(u.spans) for u in pooled], [rules[i] for i in order]),
@@ -237,6 +243,18 @@ def cross_validate(
         mean_group_difference_interval=(
             mean_difference_interval(
                 [g.macro_f1 for g in groups], [g.baseline_macro_f1 for g in groups]
+            )
+            if baseline
+            else ()
+        ),
+        coverage=accuracy_at_coverage(
+            [predicted[i][1] for i in order],
+            [predicted[i][0] == units[i].measure_type for i in order],
+        ),
+        baseline_coverage=(
+            accuracy_at_coverage(
+                [base[i][1] for i in order],
+                [base[i][0] == units[i].measure_type for i in order],
             )
             if baseline
             else ()

@@ -17,8 +17,10 @@ from corpus_tools.model.prediction import prediction_of
 from corpus_tools.model.rule_spans import RULE_FINDERS, rule_finds
 from corpus_tools.model.scores import (
     ClassificationScores,
+    CoveragePoint,
     GroupScores,
     SpanScores,
+    accuracy_at_coverage,
     classification_scores,
     group_scores,
     span_scores,
@@ -39,6 +41,10 @@ class EvaluationResult:
     units_per_second: float
     baseline_trained_on: tuple[str, ...] = ("train",)
     per_notice: tuple[GroupScores, ...] = ()
+    # accuracy of the surest shares of the units (`accuracy_at_coverage`), the model's
+    # by its score and the baseline's by its own probability
+    coverage: tuple[CoveragePoint, ...] = ()
+    baseline_coverage: tuple[CoveragePoint, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +92,7 @@ def evaluate_model(
     # the whole corpus is compared with a baseline fitted on the whole corpus
     trained_on = tuple(read_meta(model_dir).get("corpus_tools", {}).get("trained_on") or ["train"])
     base_predicted: list[str] = []
+    baseline_coverage: tuple[CoveragePoint, ...] = ()
     if baseline:
         train_gold = [
             u
@@ -95,8 +102,13 @@ def evaluate_model(
         predict = tfidf_baseline(
             [u.text for u in train_gold], [u.measure_type for u in train_gold], seed=seed
         )
-        base_predicted = predict(u.text for u in gold)
+        base_scored = predict.scored(u.text for u in gold)
+        base_predicted = [label for label, _ in base_scored]
         base = classification_scores([u.measure_type for u in gold], base_predicted)
+        baseline_coverage = accuracy_at_coverage(
+            [score for _, score in base_scored],
+            [label == u.measure_type for (label, _), u in zip(base_scored, gold, strict=True)],
+        )
     else:
         base = classification_scores([], [])
     per_notice: tuple[GroupScores, ...] = ()
@@ -127,6 +139,11 @@ def evaluate_model(
         units_per_second=round(speed, 1),
         baseline_trained_on=trained_on,
         per_notice=per_notice,
+        coverage=accuracy_at_coverage(
+            [p.measure_type_score for p in predictions],
+            [p.measure_type == u.measure_type for p, u in zip(predictions, gold, strict=True)],
+        ),
+        baseline_coverage=baseline_coverage,
     )
 
 

@@ -219,3 +219,40 @@ def _interval(values, level: float) -> tuple[float, float]:
     tail = (1.0 - level) / 2 * 100
     low, high = numpy.percentile(values, [tail, 100 - tail])
     return (round(float(low), 4), round(float(high), 4))
+
+
+# An annotator who accepts only the surest suggestions, or an analyst who reads only
+# them, wants to know how often those are right on notices the model has not seen.
+COVERAGES = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CoveragePoint:
+    coverage: float  # the share of the units kept, surest first
+    units: int
+    min_score: float  # the lowest measure-type score among them
+    accuracy: float
+
+
+def accuracy_at_coverage(
+    scores: Sequence[float], correct: Sequence[bool], *, coverages: Sequence[float] = COVERAGES
+) -> tuple[CoveragePoint, ...]:
+    """Accuracy of the surest `coverage` share of the units (by score, highest first;
+    ties kept in input order), for each share in `coverages`."""
+    if len(scores) != len(correct):
+        raise ValueError(f"{len(scores)} scores but {len(correct)} correctness flags")
+    if not scores:
+        return ()
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    points = []
+    for coverage in coverages:
+        kept = order[: max(1, round(coverage * len(order)))]
+        points.append(
+            CoveragePoint(
+                coverage=coverage,
+                units=len(kept),
+                min_score=round(float(scores[kept[-1]]), 4),
+                accuracy=round(sum(bool(correct[i]) for i in kept) / len(kept), 4),
+            )
+        )
+    return tuple(points)
