@@ -603,6 +603,37 @@ def test_an_image_that_lost_its_bracket_keeps_the_text_after_it_on_its_line():
     assert not [t for _, t in units if ".jpg" in t]
 
 
+def test_an_item_run_into_the_line_before_it_starts_a_line_of_its_own():
+    # a web page that lost its line breaks, a PDF line that ran two items together
+    text = (
+        "一、总体要求\n"
+        "为做好节日期间工作，现将有关事项通知如下：1、加强值班。各镇要安排专人值守。"
+        "2、开展检查。各部门要排查隐患。\n"
+        "（一）压实责任\n各级要落实责任。（二）强化执法。各地要严格执法。\n"
+    )
+    units = single_document_units(text)
+    assert ("body", "为做好节日期间工作，现将有关事项通知如下：") in units
+    assert ("body", "各镇要安排专人值守。") in units
+    assert ("heading", "（二）强化执法。") in units
+    from corpus_tools.segment import document_units
+
+    (document,) = segment_text(text, stem="x")
+    enforcement = next(u for u in document_units(document) if u.text == "各地要严格执法。")
+    assert enforcement.section_path[-1] == "（二）强化执法。"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "各地要落实“三个必须：1、管行业必须管安全”的要求。",  # inside quotes
+        "各地要组织培训（内容：1、法规；2、技能）。",  # inside brackets
+        "井下巷道宽度不得小于：1.5米。",  # a quantity, no item number
+    ],
+)
+def test_an_item_number_inside_a_sentence_stays_in_it(text):
+    assert single_document_units("一、要求\n" + text + "\n")[-1] == ("body", text)
+
+
 def test_plain_text_blank_lines_still_fall_inside_paragraphs():
     # PDF extraction puts blank lines mid-sentence: only Markdown sources break there.
     text = "一、强化责任\n各级各部门要认真落实\n\n安全生产责任。\n"

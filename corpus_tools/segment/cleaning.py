@@ -7,7 +7,7 @@ import re
 
 from corpus_tools.ingest import PARAGRAPH_MARK, TITLE_MARK
 from corpus_tools.segment.line_roles import _looks_like_title
-from corpus_tools.segment.marks import _CN_NUM, _WS
+from corpus_tools.segment.marks import _CN_NUM, _WS, _bracket_depth
 
 _PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
 _INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
@@ -37,6 +37,14 @@ _CHAPTER_RUN_IN = re.compile(
     rf"(第[{_CN_NUM}百零〇]{{1,4}}章[^。；\n第]{{1,24}}?)\s*(?=第[{_CN_NUM}百零〇]{{1,4}}条)"
 )
 
+# A web page that lost its line breaks runs its items into one line (`……通知如下：
+# 1、持续强化……。2、持续做好……`): an item number right after a sentence end or a
+# colon, outside brackets and quotes, starts a line of its own, as on the page.
+_ITEM_RUN_IN = re.compile(
+    rf"(?<=[。；;：:！？])[ \u3000]*(?=[{_CN_NUM}]{{1,3}}、|[（(][{_CN_NUM}]{{1,3}}[)）]"
+    r"|\d{1,2}[、．.](?![\d.])|[（(]\d{1,2}[)）])"
+)
+
 _TRAILING_DOC_NUMBER = re.compile(
     r"^(.*\S)\s+([\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号)$"
 )
@@ -63,6 +71,8 @@ def clean_lines(text: str) -> list[str]:
         text = _CHAPTER_RUN_IN.sub("\\1\n", text)
     if _INLINE_PAGE_NUMBER_CORE.search(text):
         text = _INLINE_PAGE_NUMBER.sub("\n", text)
+    if _ITEM_RUN_IN.search(text):
+        text = _ITEM_RUN_IN.sub(_break_before_item, text)
     lines = []
     new_paragraph = False
     for raw in text.split("\n"):
@@ -101,3 +111,12 @@ def clean_lines(text: str) -> list[str]:
         new_paragraph = False
         lines.append(line)
     return lines
+
+
+def _break_before_item(match: re.Match[str]) -> str:
+    """A line break for `_ITEM_RUN_IN`, unless the item number stands inside
+    brackets or quotes on its line (`（一是……；二是……）`, a quoted list)."""
+    text, start = match.string, match.start()
+    prefix = text[text.rfind("\n", 0, start) + 1 : start]
+    inside = _bracket_depth(prefix) > 0 or prefix.count("“") > prefix.count("”")
+    return match[0] if inside else "\n"
