@@ -104,15 +104,17 @@ def test_subject_bodies(text, bodies):
         ("3. 监督经营商户严格遵守各项安全生产管理规定。", ["经营商户"]),
         ("督促学校、养老院、医疗机构等加强消防安全管理。", ["学校", "养老院", "医疗机构"]),
         # `联合 X、Y等部门` (annotator guide § 7) before an adverb of the act; adverbs of
-        # manner; a manufacturer; `X等群团组织` lists organisations, and `组织` in their
-        # name is no act
+        # manner; `X等群团组织` lists organisations, and `组织` in their name is no act
         ("联合住建、商务、市场监管等部门重点组织开展燃气安全培训。", ["住建", "商务", "市场监管"]),
         ("督促企业不断提高本质安全水平。", ["企业"]),
         ("督促学校层层压实安全责任。", ["学校"]),
-        ("推动烟花生产厂家积极开展技术改造。", ["烟花生产厂家"]),
         ("发挥工会、妇联、共青团等群众组织在隐患举报中的作用。", ["工会", "妇联", "共青团"]),
         ("发挥工青妇等群团组织作用，加强班组安全管理。", ["工青妇"]),
         ("督促重点企业落实全员安全生产责任制。", ["重点企业"]),
+        ("发挥各级党组织和群众组织作用。", ["各级党组织", "群众组织"]),
+        # `发动群众组织……` and `层层分包的……` read no body into the act
+        ("督促村委会发动群众组织开展隐患排查。", []),
+        ("督促施工单位层层分包的工程项目开展自查。", []),
         # no name before the act, or a thing rather than a body
         ("组织开展安全生产执法检查。", []),
         ("推动建立补偿资金机制。", []),
@@ -318,6 +320,8 @@ def test_rule_bodies_beyond_the_modals(text, bodies):
             "拒不执行的，由煤矿安全监察机构移送地质矿产主管部门依法吊销采矿许可证。",
             ["煤矿安全监察机构", "地质矿产主管部门"],
         ),
+        # `组织` in an organisation's name is no act, whatever reads it
+        ("共青团等群众组织开展安全志愿服务。", ["共青团"]),
         # praise is no duty; `经 X 审查` names who approves, not who must act
         ("检查组对我市安全生产工作给予充分肯定。", []),
         ("特种作业操作证遗失的，经原考核发证部门审查确认后，予以更新。", []),

@@ -133,6 +133,10 @@ def test_cross_validation_holds_out_each_sector_and_scores_it(tiny_export):
         assert [p.min_score for p in coverage] == sorted(
             (p.min_score for p in coverage), reverse=True
         )
+    # each group's surest predictions, from the same held-out scores as the pooled ones
+    for group in result.groups:
+        assert group.coverage[-1].units == group.units
+        assert group.coverage[-1].accuracy == pytest.approx(group.accuracy, abs=1e-4)
     # each group's and the mean's difference from the baseline, with its interval
     mean_difference = result.mean_group_macro_f1 - result.mean_group_baseline_macro_f1
     low, high = result.mean_group_difference_interval

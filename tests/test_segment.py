@@ -604,34 +604,42 @@ def test_an_image_that_lost_its_bracket_keeps_the_text_after_it_on_its_line():
 
 
 def test_an_item_run_into_the_line_before_it_starts_a_line_of_its_own():
-    # a web page that lost its line breaks, a PDF line that ran two items together
+    # a PDF line that ran two items together; a web page that lost its line breaks
+    # (em spaces between the items); a bracket closed, and a quote left open on an earlier line
     text = (
-        "一、总体要求\n"
-        "为做好节日期间工作，现将有关事项通知如下：1、加强值班。各镇要安排专人值守。"
-        "2、开展检查。各部门要排查隐患。\n"
-        "（一）压实责任\n各级要落实责任。（二）强化执法。各地要严格执法。\n"
+        "一、压实责任\n"
+        "各级要落实责任。（二）强化执法。各地要严格执法。\n"
+        "二、专项整治\n说明“见附件\n"
+        "（一）加强值班（节假日）。各镇要安排专人值守。\u2003\u2003（二）开展检查。各部门要排查隐患。\n"
     )
-    units = single_document_units(text)
-    assert ("body", "为做好节日期间工作，现将有关事项通知如下：") in units
-    assert ("body", "各镇要安排专人值守。") in units
-    assert ("heading", "（二）强化执法。") in units
     from corpus_tools.segment import document_units
 
     (document,) = segment_text(text, stem="x")
-    enforcement = next(u for u in document_units(document) if u.text == "各地要严格执法。")
-    assert enforcement.section_path[-1] == "（二）强化执法。"
+    units = {u.text: u for u in document_units(document)}
+    assert units["（二）强化执法。"].kind == "heading"
+    assert units["各地要严格执法。"].section_path[-1] == "（二）强化执法。"
+    assert units["（二）开展检查。"].kind == "heading"
+    assert units["各部门要排查隐患。"].section_path[-1] == "（二）开展检查。"
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "各地要落实“三个必须：1、管行业必须管安全”的要求。",  # inside quotes
-        "各地要组织培训（内容：1、法规；2、技能）。",  # inside brackets
-        "井下巷道宽度不得小于：1.5米。",  # a quantity, no item number
+        # a list inside one sentence, after `：` and `；`
+        "各地要做到三个到位：一、责任到位；二、措施到位；三、投入到位。各地要加强检查。",
+        "各地要重点监测。一、二级重大危险源企业要加强巡查。",  # two levels, not an item
+        "各地要落实“三个必须。1、管行业必须管安全”的要求。",  # inside quotes
+        "各地要组织培训（内容：法规。2. 技能）。",  # inside brackets
+        "井下巷道宽度不得小于规定。1.5米以下的巷道要整改。",  # a quantity, no item number
     ],
 )
 def test_an_item_number_inside_a_sentence_stays_in_it(text):
-    assert single_document_units("一、要求\n" + text + "\n")[-1] == ("body", text)
+    from corpus_tools.segment import clean_lines
+
+    assert clean_lines(text) == [text]  # no line break made
+    units = single_document_units("一、要求\n" + text + "\n")
+    assert [kind for kind, _ in units] == ["heading"] + ["body"] * (len(units) - 1)
+    assert "".join(t for _, t in units[1:]) == text
 
 
 def test_plain_text_blank_lines_still_fall_inside_paragraphs():

@@ -187,6 +187,7 @@ def test_evaluate_on_a_gold_file_of_other_notices(tiny_model, tiny_export, tmp_p
     for notice in notices.values():
         difference = notice["macro_f1"] - notice["baseline_macro_f1"]
         assert notice["difference_interval"] == [pytest.approx(difference, abs=1e-3)] * 2
+    assert all(n["coverage"][-1]["units"] == 1 for n in notices.values())
     # the surest share of two units is one unit: the model's surer prediction
     assert "accuracy of the surest predictions" in result.output
     surest, everything = data["coverage"][0], data["coverage"][-1]
@@ -222,6 +223,10 @@ def test_evaluate_scores_several_gold_files_together(tiny_model, tiny_export, tm
     data = json.loads(json_out.read_text(encoding="utf-8"))
     assert data["split"] == "a.jsonl + b.jsonl" and data["n_units"] == 3
     assert sum(s["support"] for s in data["measure_type"]["per_label"].values()) == 3
+    # no baseline fitted: the surest-predictions table has no baseline column
+    assert data["baseline_coverage"] == [] and data["coverage"][-1]["units"] == 3
+    said = " ".join(result.output.split())  # the console wraps a narrow table's title
+    assert "accuracy of the surest predictions" in said and "baseline accuracy" not in said
 
 
 def test_evaluate_gold_file_with_a_wrong_offset_is_one_line(tiny_model, tiny_export, tmp_path):

@@ -240,18 +240,17 @@ def _coverage_table(coverage, baseline_coverage) -> Any:
     from rich.table import Table
 
     table = Table(title="measure type: accuracy of the surest predictions")
-    for column in ("surest", "units", "score ≥", "accuracy", "baseline accuracy"):
+    columns = ("surest", "units", "score ≥", "accuracy", "baseline accuracy")
+    for column in columns if baseline_coverage else columns[:-1]:
         table.add_column(column, justify="right")
     baseline_by_share = {p.coverage: p for p in baseline_coverage}
     for point in coverage:
         base = baseline_by_share.get(point.coverage)
-        table.add_row(
-            f"{point.coverage:.0%}",
-            str(point.units),
-            f"{point.min_score:.2f}",
-            f"{point.accuracy:.3f}",
-            f"{base.accuracy:.3f}" if base else "",
-        )
+        cells = [f"{point.coverage:.0%}", str(point.units), f"{point.min_score:.2f}"]
+        cells.append(f"{point.accuracy:.3f}")
+        if baseline_coverage:
+            cells.append(f"{base.accuracy:.3f}" if base else "")
+        table.add_row(*cells)
     return table
 
 

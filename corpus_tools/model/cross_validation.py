@@ -206,6 +206,7 @@ def cross_validate(
                 [base[i][0] for i in members],
                 [predicted[i][2] for i in members],
                 [rules[i] for i in members],
+                scores=[predicted[i][1] for i in members],
             )
         )
     pooled = [units[i] for i in order]

@@ -122,6 +122,7 @@ def evaluate_model(
                 [base_predicted[i] for i in members],
                 [predicted_spans[i] for i in members],
                 [rules_found[i] for i in members],
+                scores=[predictions[i].measure_type_score for i in members],
             )
             for notice in sorted(set(notices))
             for members in [[i for i, n in enumerate(notices) if n == notice]]

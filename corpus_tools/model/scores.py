@@ -107,6 +107,8 @@ class GroupScores:
     # 95 % interval of macro-F1 − baseline macro-F1 (`difference_interval`); empty
     # when no baseline was scored
     difference_interval: tuple[float, ...] = ()
+    # accuracy of the group's surest predictions (`accuracy_at_coverage`), when scored
+    coverage: tuple[CoveragePoint, ...] = ()
 
 
 def group_scores(
@@ -116,8 +118,11 @@ def group_scores(
     baseline_types: list[str],
     predicted_spans: list[set],
     rule_spans: list[set],
+    *,
+    scores: Sequence[float] = (),
 ) -> GroupScores:
-    """Model, baseline and rules on one group's gold units (`GoldUnit`s), in order."""
+    """Model, baseline and rules on one group's gold units (`GoldUnit`s), in order;
+    with the model's measure-type `scores`, the accuracy of its surest predictions."""
     truth = [u.measure_type for u in gold]
     model = classification_scores(truth, predicted_types)
     base = classification_scores(truth, baseline_types)
@@ -137,6 +142,13 @@ def group_scores(
         rules_span_f1={label: prf.f1 for label, prf in rules.per_label.items() if prf.support},
         difference_interval=(
             difference_interval(truth, predicted_types, baseline_types) if scored_baseline else ()
+        ),
+        coverage=(
+            accuracy_at_coverage(
+                scores, [p == g for p, g in zip(predicted_types, truth, strict=True)]
+            )
+            if scores
+            else ()
         ),
     )
 

@@ -7,7 +7,7 @@ import re
 
 from corpus_tools.ingest import PARAGRAPH_MARK, TITLE_MARK
 from corpus_tools.segment.line_roles import _looks_like_title
-from corpus_tools.segment.marks import _CN_NUM, _WS, _bracket_depth
+from corpus_tools.segment.marks import _CN_NUM, _WS
 
 _PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
 _INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
@@ -37,13 +37,16 @@ _CHAPTER_RUN_IN = re.compile(
     rf"(第[{_CN_NUM}百零〇]{{1,4}}章[^。；\n第]{{1,24}}?)\s*(?=第[{_CN_NUM}百零〇]{{1,4}}条)"
 )
 
-# A web page that lost its line breaks runs its items into one line (`……通知如下：
-# 1、持续强化……。2、持续做好……`): an item number right after a sentence end or a
-# colon, outside brackets and quotes, starts a line of its own, as on the page.
+# A line that runs an item into the end of the one before it (a PDF line of the 2020
+# Shanxi notice: `……开展督查检查。（十六）创新安全监管方式。`; a web page that lost its line
+# breaks): an item number right after a sentence end, outside brackets and quotes, starts
+# a line of its own. Not after `；` or `：`: a list inside one sentence (`做到三个到位：一、
+# 责任到位；二、……`) is that sentence's own; nor `一、二级` (two levels, not an item).
 _ITEM_RUN_IN = re.compile(
-    rf"(?<=[。；;：:！？])[ \u3000]*(?=[{_CN_NUM}]{{1,3}}、|[（(][{_CN_NUM}]{{1,3}}[)）]"
+    rf"(?<=[。！？!?])[{_WS}]*(?=[{_CN_NUM}]{{1,3}}、(?![{_CN_NUM}])|[（(][{_CN_NUM}]{{1,3}}[)）]"
     r"|\d{1,2}[、．.](?![\d.])|[（(]\d{1,2}[)）])"
 )
+_NESTING_QUOTE_OR_BREAK = re.compile('[（(〔【\\[［《）)〕】\\]］》“”‘’"\n]')
 
 _TRAILING_DOC_NUMBER = re.compile(
     r"^(.*\S)\s+([\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号)$"
@@ -72,7 +75,7 @@ def clean_lines(text: str) -> list[str]:
     if _INLINE_PAGE_NUMBER_CORE.search(text):
         text = _INLINE_PAGE_NUMBER.sub("\n", text)
     if _ITEM_RUN_IN.search(text):
-        text = _ITEM_RUN_IN.sub(_break_before_item, text)
+        text = _break_before_run_in_items(text)
     lines = []
     new_paragraph = False
     for raw in text.split("\n"):
@@ -113,10 +116,33 @@ def clean_lines(text: str) -> list[str]:
     return lines
 
 
-def _break_before_item(match: re.Match[str]) -> str:
-    """A line break for `_ITEM_RUN_IN`, unless the item number stands inside
-    brackets or quotes on its line (`（一是……；二是……）`, a quoted list)."""
-    text, start = match.string, match.start()
-    prefix = text[text.rfind("\n", 0, start) + 1 : start]
-    inside = _bracket_depth(prefix) > 0 or prefix.count("“") > prefix.count("”")
-    return match[0] if inside else "\n"
+def _break_before_run_in_items(text: str) -> str:
+    """`text` with a line break before each `_ITEM_RUN_IN` item that stands outside
+    brackets and quotes on its line. One pass: the nesting read up to one match is
+    carried to the next, and a line break (the text's own or one made here) resets it."""
+    pieces: list[str] = []
+    kept = scanned = depth = quotes = 0
+    straight = False  # inside ASCII double quotes
+    for match in _ITEM_RUN_IN.finditer(text):
+        for mark in _NESTING_QUOTE_OR_BREAK.findall(text, scanned, match.start()):
+            if mark == "\n":
+                depth = quotes = 0
+                straight = False
+            elif mark in "“‘":
+                quotes += 1
+            elif mark in "”’":
+                quotes = max(0, quotes - 1)
+            elif mark == '"':
+                straight = not straight
+            elif mark in "（(〔【[［《":
+                depth += 1
+            else:
+                depth = max(0, depth - 1)  # a stray closer does not go below zero
+        scanned = match.end()
+        if depth or quotes or straight:
+            continue
+        pieces.append(text[kept : match.start()])
+        pieces.append("\n")
+        kept = match.end()
+    pieces.append(text[kept:])
+    return "".join(pieces)
