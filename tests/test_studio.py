@@ -386,6 +386,33 @@ def test_new_prelabelled_units_are_imported_least_certain_first(studio_server):
 
 
 @pytest.mark.integration
+def test_push_with_annotations_names_the_annotated_units_it_did_not_push(
+    studio_server, tmp_path: Path
+):
+    title = unique_title("with annotations")
+    units = notice_units()
+    judged = [
+        {"unit_id": units[2].unit_id, "measure_type": "risk_hazard", "spans": []},
+        # a unit that is a heading now, or was never in this units file
+        {"unit_id": "d1:0099:0badf00d", "measure_type": "other", "spans": []},
+    ]
+    report = studio.push_units(
+        units,
+        project=title,
+        url=studio_server.url,
+        api_key=studio_server.api_key,
+        annotations=judged,
+    )
+    assert report.annotations_created == 1
+    assert report.annotated_units_missing == ("d1:0099:0badf00d",)
+    out = tmp_path / "pulled.json"
+    studio.pull(project=title, output=out, url=studio_server.url, api_key=studio_server.api_key)
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    annotated = [t["data"]["unit_id"] for t in tasks if t["annotations"]]
+    assert annotated == [units[2].unit_id]
+
+
+@pytest.mark.integration
 def test_push_annotations_attributes_annotators_and_is_idempotent(studio_server, tmp_path: Path):
     title = unique_title("seed")
     units = notice_units()

@@ -181,7 +181,21 @@ def test_push_and_pull_commands_end_to_end(tmp_path: Path, units_file: Path, stu
     pulled = run_cli("pull", "--project", title, "-o", str(out), home=tmp_path, extra_env=env)
     assert pulled.returncode == 0 and "1 tasks, 1 annotations" in pulled.stdout, pulled.stderr
     assert json.loads(out.read_text())[0]["data"]["unit_id"] == unit.unit_id
-    for result in (pushed, again, annotated, pulled):
+    # judgements of a unit that is not in the units file: named, not silently dropped
+    stray = tmp_path / "stray.jsonl"
+    stray.write_text(
+        json.dumps({"unit_id": "d1:0099:0badf00d", "measure_type": "other", "spans": []}) + "\n"
+    )
+    with_stray = run_cli(
+        *("push", str(units_file), "--project", unique_title("cli stray")),
+        *("--annotations", str(stray)),
+        home=tmp_path,
+        extra_env=env,
+    )
+    assert with_stray.returncode == 0, with_stray.stderr
+    assert "1 annotated units are not among the body units pushed" in with_stray.stderr
+    assert "d1:0099:0badf00d" in with_stray.stderr
+    for result in (pushed, again, annotated, pulled, with_stray):
         assert studio_server.api_key not in result.stdout + result.stderr
 
 

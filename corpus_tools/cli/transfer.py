@@ -72,6 +72,14 @@ def push(
         f"{report.predictions_created} predictions added ({report.predictions_skipped} already there) "
         f"from {report.body_units} body units in {report.seconds:.1f} s"
     )
+    if report.annotated_units_missing:
+        missing = report.annotated_units_missing
+        typer.echo(
+            f"{len(missing)} annotated units are not among the body units pushed, so their "
+            f"annotations were not imported (first: {missing[0]}); push the units file they "
+            "were made on, or re-align them (corpus_tools.seed.align_to_units)",
+            err=True,
+        )
 
 
 @app.command("push-annotations")

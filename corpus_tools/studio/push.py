@@ -48,6 +48,9 @@ class PushReport:
     predictions_skipped: int
     seconds: float
     annotations_created: int = 0
+    # judged units that are not among the body units pushed (a segmenter change made
+    # the unit a heading, or the wrong units file): their annotations were not imported
+    annotated_units_missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +299,7 @@ def push_units(
         predictions_skipped=predictions_skipped,
         seconds=time.perf_counter() - started,
         annotations_created=annotations_created,
+        annotated_units_missing=tuple(sorted(judged.keys() - {d["unit_id"] for d, _ in pairs})),
     )
 
 
