@@ -631,6 +631,7 @@ def test_an_item_run_into_the_line_before_it_starts_a_line_of_its_own():
         "各地要落实“三个必须。1、管行业必须管安全”的要求。",  # inside quotes
         "各地要组织培训（内容：法规。2. 技能）。",  # inside brackets
         "井下巷道宽度不得小于规定。1.5米以下的巷道要整改。",  # a quantity, no item number
+        "各地要落实责任。2、3号楼要限期整改。",  # buildings 2 and 3, no item number
     ],
 )
 def test_an_item_number_inside_a_sentence_stays_in_it(text):

@@ -7,6 +7,7 @@ import re
 
 from corpus_tools.ingest import PARAGRAPH_MARK, TITLE_MARK
 from corpus_tools.segment.line_roles import _looks_like_title
+from corpus_tools.segment.markers import _MARKERS_BY_KIND, Marker
 from corpus_tools.segment.marks import _CN_NUM, _WS
 
 _PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
@@ -43,8 +44,17 @@ _CHAPTER_RUN_IN = re.compile(
 # a line of its own. Not after `；` or `：`: a list inside one sentence (`做到三个到位：一、
 # 责任到位；二、……`) is that sentence's own; nor `一、二级` (two levels, not an item).
 _ITEM_RUN_IN = re.compile(
-    rf"(?<=[。！？!?])[{_WS}]*(?=[{_CN_NUM}]{{1,3}}、(?![{_CN_NUM}])|[（(][{_CN_NUM}]{{1,3}}[)）]"
-    r"|\d{1,2}[、．.](?![\d.])|[（(]\d{1,2}[)）])"
+    rf"(?<=[。！？!?])[{_WS}]*(?="
+    + "|".join(
+        _MARKERS_BY_KIND[kind].pattern.removeprefix("^") + guard
+        for kind, guard in (
+            (Marker.CN_DUN, f"(?![{_CN_NUM}])"),
+            (Marker.CN_PAREN, ""),
+            (Marker.ARABIC, r"(?!\.)"),  # with the marker's own `(?!\d)`: not `1.5`
+            (Marker.ARABIC_PAREN, ""),
+        )
+    )
+    + ")"
 )
 _NESTING_QUOTE_OR_BREAK = re.compile('[（(〔【\\[［《）)〕】\\]］》“”‘’"\n]')
 
