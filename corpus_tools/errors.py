@@ -29,6 +29,10 @@ class StudioAuthError(StudioError):
     pass
 
 
+class TokenExistsError(StudioAuthError):
+    """The admin user has a personal access token already (Label Studio mints one a user)."""
+
+
 class ProjectLookupError(StudioError):
     pass
 

@@ -251,6 +251,36 @@ def test_studio_start_status_stop_in_the_user_data_dir(tmp_path: Path, units_fil
     assert after.returncode == 1 and "not running" in after.stdout
 
 
+def test_a_stored_token_refused_until_minting_shows_it_exists_is_waited_for(monkeypatch):
+    # a server just up on a restored PostgreSQL refused its token for longer than the
+    # first check waits; minting then finds a token exists: wait for the stored one
+    from corpus_tools.errors import TokenExistsError
+    from corpus_tools.studio import server
+
+    def mint(url, email, password):
+        raise TokenExistsError("exists")
+
+    checks = []
+
+    def works(url, api_key, *, tries=3, pause=2.0):
+        checks.append(tries)
+        return len(checks) > 1  # refused at first, accepted when asked patiently
+
+    monkeypatch.setattr(server, "_mint_personal_access_token", mint)
+    monkeypatch.setattr(server, "_key_works", works)
+    config = {"api_key": "stored"}
+    token = server._working_token(config, server.DatabaseKind.SQLITE, None, "u", "a", "p")
+    assert token == "stored" and checks == [3, server._PATIENT_TRIES]
+    assert config["api_keys"] == {str(server.DatabaseKind.SQLITE): "stored"}
+
+    # a token that never works: the clear error, after waiting
+    monkeypatch.setattr(server, "_key_works", lambda url, api_key, **_: False)
+    with pytest.raises(TokenExistsError):
+        server._working_token(
+            {"api_key": "foreign"}, server.DatabaseKind.SQLITE, None, "u", "a", "p"
+        )
+
+
 def test_a_token_refused_once_right_after_start_is_asked_again(monkeypatch):
     # a refusal followed by an answer keeps the token (minting would fail while it exists)
     from corpus_tools.errors import StudioAuthError

@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from corpus_tools.errors import StudioAuthError, StudioError, StudioUnavailableError
+from corpus_tools.errors import (
+    StudioAuthError,
+    StudioError,
+    StudioUnavailableError,
+    TokenExistsError,
+)
 from corpus_tools.studio.client import checked_client
 from corpus_tools.studio.connection import (
     ENV_API_KEY,
@@ -211,7 +216,7 @@ def _mint_personal_access_token(url: str, email: str, password: str) -> str:
             headers={"X-CSRFToken": web.cookies.get("csrftoken", ""), "Referer": f"{url}/"},
         )
         if response.status_code == 409:
-            raise StudioAuthError(
+            raise TokenExistsError(
                 f"{url}: the admin user already has a personal access token that corpus-tools did not store; "
                 "revoke it in Label Studio (Account & Settings › Personal Access Token) and run "
                 "`corpus-tools studio start` again, or set LABEL_STUDIO_API_KEY"
@@ -431,6 +436,9 @@ def _database_id(kind: DatabaseKind, settings: PostgresSettings | None) -> str:
     return settings.display if kind == DatabaseKind.EXTERNAL_POSTGRES and settings else str(kind)
 
 
+_PATIENT_TRIES = 15  # about 30 s more, once minting shows that a token exists
+
+
 def _working_token(
     config: dict,
     kind: DatabaseKind,
@@ -445,11 +453,22 @@ def _working_token(
     per database in `config["api_keys"]`."""
     tokens = config.setdefault("api_keys", {})
     database = _database_id(kind, settings)
-    for candidate in dict.fromkeys((config.get("api_key"), tokens.get(database))):
-        if candidate and _key_works(url, candidate):
+    candidates = [c for c in dict.fromkeys((config.get("api_key"), tokens.get(database))) if c]
+    for candidate in candidates:
+        if _key_works(url, candidate):
             tokens[database] = candidate
             return candidate
-    tokens[database] = _mint_personal_access_token(url, username, password)
+    try:
+        tokens[database] = _mint_personal_access_token(url, username, password)
+    except TokenExistsError:
+        # A token exists, and a stored one may be it: a server just up on a restored
+        # PostgreSQL has refused its token for longer than `_key_works` waits (seen in
+        # CI). Wait for it before telling the user to revoke a token.
+        for candidate in candidates:
+            if _key_works(url, candidate, tries=_PATIENT_TRIES):
+                tokens[database] = candidate
+                return candidate
+        raise
     return tokens[database]
 
 
