@@ -246,8 +246,12 @@ def _coverage_table(coverage, baseline_coverage) -> Any:
     baseline_by_share = {p.coverage: p for p in baseline_coverage}
     for point in coverage:
         base = baseline_by_share.get(point.coverage)
-        cells = [f"{point.coverage:.0%}", str(point.units), f"{point.min_score:.2f}"]
-        cells.append(f"{point.accuracy:.3f}")
+        cells = [
+            f"{point.coverage:.0%}",
+            str(point.units),
+            f"{point.min_score:.2f}",
+            f"{point.accuracy:.3f}",
+        ]
         if baseline_coverage:
             cells.append(f"{base.accuracy:.3f}" if base else "")
         table.add_row(*cells)

@@ -8,7 +8,7 @@ import re
 from corpus_tools.ingest import PARAGRAPH_MARK, TITLE_MARK
 from corpus_tools.segment.line_roles import _looks_like_title
 from corpus_tools.segment.markers import _MARKERS_BY_KIND, Marker
-from corpus_tools.segment.marks import _CN_NUM, _WS
+from corpus_tools.segment.marks import _BRACKET_OPENERS, _CN_NUM, _WS
 
 _PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$|^第\s*\d+\s*页(\s*共\s*\d+\s*页)?$")
 _INLINE_PAGE_NUMBER = re.compile(r"\s*[—–]\s+\d{1,4}\s+[—–]\s*")
@@ -144,7 +144,7 @@ def _break_before_run_in_items(text: str) -> str:
                 quotes = max(0, quotes - 1)
             elif mark == '"':
                 straight = not straight
-            elif mark in "（(〔【[［《":
+            elif mark in _BRACKET_OPENERS or mark == "《":  # as `marks._bracket_depth` counts
                 depth += 1
             else:
                 depth = max(0, depth - 1)  # a stray closer does not go below zero

@@ -436,6 +436,7 @@ def _database_id(kind: DatabaseKind, settings: PostgresSettings | None) -> str:
     return settings.display if kind == DatabaseKind.EXTERNAL_POSTGRES and settings else str(kind)
 
 
+_FIRST_TRIES = 3
 _PATIENT_TRIES = 15  # about 30 s more, once minting shows that a token exists
 
 
@@ -454,25 +455,26 @@ def _working_token(
     tokens = config.setdefault("api_keys", {})
     database = _database_id(kind, settings)
     candidates = [c for c in dict.fromkeys((config.get("api_key"), tokens.get(database))) if c]
-    for candidate in candidates:
-        if _key_works(url, candidate):
-            tokens[database] = candidate
-            return candidate
-    try:
-        tokens[database] = _mint_personal_access_token(url, username, password)
-    except TokenExistsError:
-        # A token exists, and a stored one may be it: a server just up on a restored
-        # PostgreSQL has refused its token for longer than `_key_works` waits (seen in
-        # CI). Wait for it before telling the user to revoke a token.
-        for candidate in candidates:
-            if _key_works(url, candidate, tries=_PATIENT_TRIES):
-                tokens[database] = candidate
-                return candidate
-        raise
-    return tokens[database]
+
+    def accepted(tries: int) -> str | None:
+        return next((c for c in candidates if _key_works(url, c, tries=tries)), None)
+
+    token = accepted(_FIRST_TRIES)
+    if token is None:
+        try:
+            token = _mint_personal_access_token(url, username, password)
+        except TokenExistsError:
+            # A token exists, and a stored one may be it: a server just up on a restored
+            # PostgreSQL has refused its token for longer than the first check waits
+            # (seen in CI). Wait for it before telling the user to revoke a token.
+            token = accepted(_PATIENT_TRIES)
+            if token is None:
+                raise
+    tokens[database] = token
+    return token
 
 
-def _key_works(url: str, api_key: str, *, tries: int = 3, pause: float = 2.0) -> bool:
+def _key_works(url: str, api_key: str, *, tries: int = _FIRST_TRIES, pause: float = 2.0) -> bool:
     """Whether the server accepts `api_key`. Asked up to `tries` times: a server that
     has just come up on a migrated PostgreSQL once refused a token it accepted
     seconds later (seen in CI), and minting instead fails while that token exists."""
