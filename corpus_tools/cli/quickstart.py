@@ -40,12 +40,13 @@ def quickstart(
         typer.Option(min=1, help="The backend retrains after this many new annotations (20)."),
     ] = None,
 ) -> None:
-    """Run the whole loop on the embedded defaults: start Label Studio, segment
-    the sample corpus, push it, load the seed annotations, export, train,
-    evaluate, pre-label data/new-notices into the same project, start the ML
-    backend on the trained model and connect it to the project (every task an
-    annotator opens gets the model's suggestion; it retrains on their
-    annotations), and write the report of the pre-labelled notices
+    """Run the whole loop on the embedded defaults, from segmenting to the report.
+
+    Starts Label Studio, segments the sample corpus, pushes it, loads the seed
+    annotations, exports, trains, evaluates, pre-labels data/new-notices into the
+    same project, starts the ML backend on the trained model and connects it to
+    the project (every task an annotator opens gets the model's suggestion; it
+    retrains on their annotations), and writes the report of the pre-labelled notices
     (WORK_DIR/report/index.html). `corpus-tools studio stop` stops the backend too.
 
     Re-running never duplicates tasks, annotations or backends; a run stopped

@@ -48,8 +48,9 @@ def report_command(
         ),
     ] = None,
 ) -> None:
-    """Write an offline HTML report of what the notices demand: measure types per
-    notice and group, an issuer's years, responsible bodies, deadlines,
+    """Write an offline HTML report of what pre-labelled notices demand.
+
+    Measure types per notice and group, an issuer's years, responsible bodies, deadlines,
     frequencies and what changed between two notices of one issuer; each chart's
     table beside it as CSV and Parquet. Bad input lines are skipped and listed.
 

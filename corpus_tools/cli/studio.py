@@ -105,8 +105,10 @@ def studio_stop() -> None:
 @studio_app.command("status")
 @clean_errors
 def studio_status() -> None:
-    """Say whether the embedded Label Studio runs, with URL and login name, and the
-    ML backend beside it (URL, pid, model version, last retrain) or that it is down.
+    """Say whether the embedded Label Studio and the ML backend beside it run.
+
+    Prints Label Studio's URL and login name, and the backend's URL, pid, model
+    version and last retrain, or that it is down.
 
     Exits 1 when Label Studio does not run (a down backend is reported, not an
     error: Label Studio serves tasks without it). Example: corpus-tools studio status
