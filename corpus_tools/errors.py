@@ -17,6 +17,11 @@ class InputFileError(CorpusToolsError):
         self.reason = reason
 
 
+class OutputPathError(CorpusToolsError):
+    """An output path that cannot be written (a file where a folder is needed,
+    no permission, an unknown suffix)."""
+
+
 class StudioError(CorpusToolsError):
     """Label Studio is unreachable, refuses the token, or the project is unclear."""
 

@@ -76,11 +76,16 @@ _FOLDER_DOCS = frozenset({"readme.md", "readme.txt", "license", "license.md"})
 
 
 def iter_input_files(paths: Iterator[Path | str] | list[Path | str]) -> Iterator[Path]:
-    """Expand directories recursively (sorted, supported suffixes only); keep files as given."""
+    """Expand directories recursively (sorted, supported suffixes only); keep files as given.
+
+    A file named twice (`data/notices data/notices/a.txt`) comes once, so its units
+    are not doubled. A directory with no notice file in it comes as itself, for the
+    reader to report (`read_source`) instead of passing unnoticed."""
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(
+            found = sorted(
                 p
                 for p in path.rglob("*")
                 if p.is_file()
@@ -88,15 +93,26 @@ def iter_input_files(paths: Iterator[Path | str] | list[Path | str]) -> Iterator
                 and p.name.lower() not in _FOLDER_DOCS
             )
         else:
-            yield path
+            found = [path]
+        for file in found or [path]:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
 
 
 def read_source(path: Path) -> SourceText:
     """Read one file into text, or raise `InputFileError` naming it and why."""
     if not path.exists():
         raise InputFileError(str(path), "file does not exist; check the path")
+    if path.is_dir():
+        raise InputFileError(
+            str(path), f"folder holds no notice file ({' '.join(READERS)}); check the path"
+        )
     if not path.is_file():
         raise InputFileError(str(path), "not a regular file")
+    if path.suffix.lower() in _NOT_NOTICES:
+        raise InputFileError(str(path), _NOT_NOTICES[path.suffix.lower()])
     data = path.read_bytes()
     if not data.strip():
         raise InputFileError(str(path), "file is empty; nothing to segment")
@@ -251,6 +267,18 @@ def _docx_paragraph_text(paragraph) -> str:
         return TITLE_MARK + text[:cut] + "\n" + text[cut:]
     return text
 
+
+# Files a user may name by mistake: read as text they would give one unit of
+# garbage (a Label Studio export is one 3-million-character "sentence").
+_NOT_NOTICES: dict[str, str] = {
+    ".json": "a JSON file, not a notice; a Label Studio export goes to `corpus-tools export`",
+    ".jsonl": "a JSON Lines file, not a notice; `corpus-tools prelabel` reads units files",
+    ".parquet": "a Parquet file, not a notice; `corpus-tools prelabel` reads units files",
+    ".csv": "a table, not a notice; give the notice's text, HTML, PDF or Word file",
+    ".xlsx": "a spreadsheet, not a notice; give the notice's text, HTML, PDF or Word file",
+    ".doc": "a legacy Word (.doc) file; save it as .docx, which the reader understands",
+    ".zip": "an archive; unpack it and give the folder",
+}
 
 READERS: dict[str, Callable[[Path, bytes], SourceText]] = {
     ".txt": _read_text,

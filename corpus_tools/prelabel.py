@@ -31,10 +31,11 @@ from corpus_tools.engines import Engine
 from corpus_tools.errors import CorpusToolsError, InputFileError
 from corpus_tools.model import Prediction, load_model, model_info, prediction_of
 from corpus_tools.model.context import heading_of, make_docs
+from corpus_tools.outputs import check_writable_file, replaced_on_success
 from corpus_tools.schema import Unit, UnitKind
+from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "prelabel"
-UNIT_FILE_SUFFIXES = (".jsonl", ".parquet")
 CHUNK_SIZE = 1024
 
 
@@ -65,8 +66,7 @@ def iter_input_units(paths: Iterable[Path | str]) -> Iterator[Unit | InputFileEr
     from corpus_tools.segment import iter_units
 
     notices: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
+    for path in _expand_folders(paths):
         if path.suffix.lower() in UNIT_FILE_SUFFIXES:
             yield from iter_units(notices)
             notices = []
@@ -74,6 +74,26 @@ def iter_input_units(paths: Iterable[Path | str]) -> Iterator[Unit | InputFileEr
         else:
             notices.append(path)
     yield from iter_units(notices)
+
+
+def _expand_folders(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """Files as given; a folder as its notice files, or, when it holds none, as
+    its units files (what `segment` wrote there; the Ray engine reads folders so)."""
+    from corpus_tools.ingest import iter_input_files
+
+    for path in iter_input_files(list(paths)):
+        if path.is_dir():
+            unit_files = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in UNIT_FILE_SUFFIXES
+            )
+            yield from unit_files or [path]
+        else:
+            yield path
+
+
+# A bad line is reported and skipped; past this many, one line sums up the rest
+# (a file that is no units file at all would otherwise print a line per line).
+_BAD_LINES_SHOWN = 5
 
 
 def _read_unit_file(path: Path) -> Iterator[Unit | InputFileError]:
@@ -88,16 +108,26 @@ def _read_unit_file(path: Path) -> Iterator[Unit | InputFileError]:
                 for row in batch.to_pylist():
                     yield Unit.from_dict(row)
         else:
+            bad_lines = 0
             with path.open(encoding="utf-8") as handle:
                 for number, line in enumerate(handle, 1):
                     if line.strip():
                         try:
                             yield _encodable(Unit.from_dict(json.loads(line)))
                         except (ValueError, KeyError, TypeError) as error:
-                            yield InputFileError(
-                                str(path), f"line {number} is not a unit record ({error})"
-                            )
-                            return
+                            bad_lines += 1
+                            if bad_lines <= _BAD_LINES_SHOWN:
+                                yield InputFileError(
+                                    str(path),
+                                    f"line {number} is not a unit record ({error}); "
+                                    "skipped, the other lines are read",
+                                )
+            if bad_lines > _BAD_LINES_SHOWN:
+                yield InputFileError(
+                    str(path),
+                    f"{bad_lines - _BAD_LINES_SHOWN} more lines are not unit records "
+                    f"({bad_lines} in all); is it a units file written by `corpus-tools segment`?",
+                )
     except (OSError, ValueError) as error:
         yield InputFileError(str(path), f"cannot be read as a units file ({error})")
 
@@ -391,8 +421,8 @@ def prelabel_files(
     attached, units already there get the prediction added (once per
     model_version), least certain first."""
     started = time.perf_counter()
-    output = Path(output)
-    suffix = output.suffix.lower() if output.suffix.lower() in WRITERS else ".jsonl"
+    output = check_writable_file(output, suffixes=tuple(WRITERS))
+    suffix = output.suffix.lower()
     model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
     nlp = load_model(model_dir)
     load_seconds = time.perf_counter() - started
@@ -401,6 +431,13 @@ def prelabel_files(
 
     def units() -> Iterator[Unit]:
         for item in iter_input_units(paths):
+            if isinstance(item, Unit) and len(item.text) > nlp.max_length:
+                item = InputFileError(
+                    item.unit_id,
+                    f"unit of {len(item.text):,} characters, more than any sentence "
+                    f"(the model reads up to {nlp.max_length:,}); skipped: is its source a "
+                    "notice, and did `segment` cut it?",
+                )
             if isinstance(item, InputFileError):
                 errors.append(str(item))
                 if on_error is not None:
@@ -411,24 +448,28 @@ def prelabel_files(
                 counts["skipped"] += 1
             yield item
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    writer = WRITERS[suffix](output)
-    try:
-        for records in prelabel_units(
-            units(),
-            nlp,
-            model_dir=model_dir,
-            n_process=n_process,
-            chunk_size=chunk_size,
-            body_only=body_only,
-        ):
-            writer.write(records)
-            counts["written"] += len(records)
-            counts["labelled"] += sum(r["measure_type"] is not None for r in records)
-            if progress is not None:
-                progress(counts["written"])
-    finally:
-        writer.close()
+    # the output is replaced when the run ends, so a run that reads nothing or
+    # is interrupted leaves the previous pre-labels as they were
+    with replaced_on_success(output) as partial:
+        writer = WRITERS[suffix](partial)
+        try:
+            for records in prelabel_units(
+                units(),
+                nlp,
+                model_dir=model_dir,
+                n_process=n_process,
+                chunk_size=chunk_size,
+                body_only=body_only,
+            ):
+                writer.write(records)
+                counts["written"] += len(records)
+                counts["labelled"] += sum(r["measure_type"] is not None for r in records)
+                if progress is not None:
+                    progress(counts["written"])
+        finally:
+            writer.close()
+        if counts["read"] == 0 and errors:
+            partial.unlink()
     if counts["read"] == 0 and errors:
         raise CorpusToolsError(
             f"no units read: {errors[0]}"

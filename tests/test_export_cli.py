@@ -90,3 +90,36 @@ def test_cli_keeps_the_splits_of_an_earlier_export(tmp_path):
     missing = run(str(source), "-o", str(tmp_path / "o2"), "--keep-splits", str(tmp_path / "nope"))
     assert missing.exit_code == 1 and "no earlier export here" in missing.output
     assert "Traceback" not in missing.output
+
+
+def _doc_splits(out) -> dict[str, str]:
+    import polars as pl
+
+    return {
+        doc: path.stem
+        for path in (out / "data").glob("*.parquet")
+        for doc in pl.read_parquet(path)["doc_id"].to_list()
+    }
+
+
+def test_a_re_export_into_the_same_directory_keeps_its_splits_unless_asked(tmp_path):
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps(corpus(12), ensure_ascii=False), "utf-8")
+    out = tmp_path / "out"
+    assert run(str(source), "-o", str(out), "--seed", "1").exit_code == 0
+    first = _doc_splits(out)
+    # another seed would draw other splits; the published ones stay
+    result = run(str(source), "-o", str(out), "--seed", "2")
+    assert result.exit_code == 0, result.output
+    assert "12 of 12 documents kept the split they had in" in result.output
+    assert _doc_splits(out) == first
+    fresh = run(str(source), "-o", str(out), "--seed", "2", "--new-splits")
+    assert fresh.exit_code == 0 and "kept the split" not in fresh.output
+    assert _doc_splits(out) != first
+    assert _doc_splits(out) == _doc_splits_of_seed(tmp_path, source, 2)
+
+
+def _doc_splits_of_seed(tmp_path, source, seed: int) -> dict[str, str]:
+    out = tmp_path / f"seed-{seed}"
+    assert run(str(source), "-o", str(out), "--seed", str(seed)).exit_code == 0
+    return _doc_splits(out)

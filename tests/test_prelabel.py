@@ -223,3 +223,96 @@ def test_the_model_reads_the_heading_above_a_unit_in_one_process_and_two():
         for r in c
     ]
     assert two == records
+
+
+def _write_units_file(path, lines: list[str]) -> None:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def test_a_bad_line_is_skipped_and_the_lines_after_it_are_read(tiny_model, tmp_path):
+    units = tmp_path / "units.jsonl"
+    good = [json.dumps(u.to_dict(), ensure_ascii=False) for u in UNITS]
+    _write_units_file(units, good[:2] + ["garbage"] + good[2:])
+    errors = []
+    prelabel_files([units], tmp_path / "o.jsonl", model_dir=tiny_model, on_error=errors.append)
+    assert [str(e) for e in errors] == [
+        f"{units}: line 3 is not a unit record (Expecting value: line 1 column 1 (char 0)); "
+        "skipped, the other lines are read"
+    ]
+    written = [r["unit_id"] for r in read_prelabels(tmp_path / "o.jsonl")]
+    assert written == [u.unit_id for u in UNITS]  # the units after the bad line too
+
+
+def test_a_file_of_many_bad_lines_is_summed_up_not_listed(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    _write_units_file(bad, ["{}"] * 12)
+    items = list(iter_input_units([bad]))
+    assert len(items) == 6  # five lines named, one line for the other seven
+    assert "7 more lines are not unit records (12 in all)" in str(items[-1])
+
+
+def test_a_folder_of_units_files_is_read_like_the_ray_engine_reads_it(tiny_model, tmp_path):
+    folder = tmp_path / "units"
+    folder.mkdir()
+    _write_units_file(folder / "a.jsonl", [json.dumps(UNITS[1].to_dict(), ensure_ascii=False)])
+    _write_units_file(folder / "b.jsonl", [json.dumps(UNITS[2].to_dict(), ensure_ascii=False)])
+    report = prelabel_files([folder], tmp_path / "o.jsonl", model_dir=tiny_model)
+    assert report.units_labelled == 2 and not report.errors
+
+
+def test_a_folder_with_nothing_to_read_is_named(tiny_model, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusToolsError, match="empty: folder holds no notice file"):
+        prelabel_files([tmp_path / "empty"], tmp_path / "o.jsonl", model_dir=tiny_model)
+
+
+def test_an_unknown_output_suffix_is_refused_before_the_model_loads(tmp_path):
+    from corpus_tools.errors import OutputPathError
+
+    # the model directory does not exist: the output check must come first
+    with pytest.raises(OutputPathError, match=r"o\.csv: expected a file ending in \.jsonl or"):
+        prelabel_files([SAMPLE_NOTICES], tmp_path / "o.csv", model_dir=tmp_path / "nope")
+
+
+def test_a_run_that_reads_nothing_keeps_the_previous_output(tiny_model, tmp_path):
+    out = tmp_path / "o.jsonl"
+    prelabel_files([SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"], out, model_dir=tiny_model)
+    before = out.read_bytes()
+    with pytest.raises(CorpusToolsError, match="no units read"):
+        prelabel_files([tmp_path / "missing.txt"], out, model_dir=tiny_model)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_a_unit_longer_than_the_model_reads_is_skipped_by_name(tiny_model, tmp_path):
+    nlp_limit = load_model(tiny_model).max_length
+    huge = Unit("doc:0009:x", "doc", 9, "body", "要" * (nlp_limit + 1))
+    units = tmp_path / "units.jsonl"
+    _write_units_file(
+        units, [json.dumps(u.to_dict(), ensure_ascii=False) for u in (UNITS[1], huge)]
+    )
+    errors = []
+    report = prelabel_files(
+        [units], tmp_path / "o.jsonl", model_dir=tiny_model, on_error=errors.append
+    )
+    assert len(errors) == 1 and str(errors[0]).startswith("doc:0009:x: unit of ")
+    assert report.units_labelled == 1
+
+
+def test_cli_writes_what_it_can_and_exits_1_when_an_input_failed(tiny_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from corpus_tools.cli import app
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "o.jsonl"
+    notice = SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"
+    args = ["prelabel", str(empty), str(notice), "-o", str(out), "--model", str(tiny_model)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert f"skipped: {empty}: file is empty" in result.output
+    assert "1 input problem(s)" in result.output and "Traceback" not in result.output
+    assert len(list(read_prelabels(out))) > 100  # the good notice is written
+    ok = CliRunner().invoke(app, [a for a in args if a != str(empty)])
+    assert ok.exit_code == 0, ok.output

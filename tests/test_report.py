@@ -307,6 +307,12 @@ def test_a_missing_input_is_skipped_when_another_has_units(tmp_path):
     assert result.problems[0].startswith(f"{tmp_path / 'missing.jsonl'}: does not exist; expected")
 
 
+def test_a_file_named_twice_counts_once(tmp_path):
+    good = write_jsonl(tmp_path / "p.jsonl", [record("u-1", "开展执法检查。", "enforcement")])
+    twice = build_report([good, tmp_path / "." / "p.jsonl"], tmp_path / "report")
+    assert twice.units == 1 and not twice.problems
+
+
 def test_prelabel_parquet_input_and_the_aliases_flag(tmp_path):
     from corpus_tools.prelabel import WRITERS
 

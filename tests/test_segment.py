@@ -673,3 +673,58 @@ def test_strip_item_marker(text, stripped):
     from corpus_tools.segment import strip_item_marker
 
     assert strip_item_marker(text) == stripped
+
+
+def test_a_file_named_twice_is_read_once(notice_txt: Path, tmp_path: Path):
+    once = list(iter_units([notice_txt]))
+    assert list(iter_units([notice_txt.parent, notice_txt])) == once
+
+
+def test_a_label_studio_export_named_as_a_notice_is_refused_with_the_command_to_use(
+    tmp_path: Path,
+):
+    export = tmp_path / "seed.json"
+    export.write_text('[{"id": 1, "data": {"text": "要加强。"}}]', encoding="utf-8")
+    (error,) = list(iter_units([export]))
+    assert isinstance(error, InputFileError)
+    assert "a Label Studio export goes to `corpus-tools export`" in str(error)
+
+
+def test_a_folder_without_notices_fails_by_name(tmp_path: Path):
+    (tmp_path / "nothing").mkdir()
+    result = CliRunner().invoke(
+        app, ["segment", str(tmp_path / "nothing"), "-o", str(tmp_path / "u.jsonl")]
+    )
+    assert result.exit_code == 1
+    assert "nothing: folder holds no notice file (.txt" in result.output
+
+
+def test_a_batch_where_every_file_fails_keeps_the_previous_units_file(
+    notice_txt: Path, tmp_path: Path
+):
+    output = tmp_path / "units.jsonl"
+    assert CliRunner().invoke(app, ["segment", str(notice_txt), "-o", str(output)]).exit_code == 0
+    before = output.read_bytes()
+    result = CliRunner().invoke(app, ["segment", str(tmp_path / "gone.txt"), "-o", str(output)])
+    assert result.exit_code == 1 and "gone.txt: file does not exist" in result.output
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notice.txt", "units.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("output", "needle"),
+    [
+        ("units.csv", "units.csv: expected a file ending in .jsonl or .parquet"),
+        ("afile/units.jsonl", "afile"),  # a file where a folder is needed
+        ("adir", "adir: is a folder; give a file name inside it"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_line_before_any_work(
+    notice_txt: Path, tmp_path: Path, output: str, needle: str
+):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    result = CliRunner().invoke(app, ["segment", str(notice_txt), "-o", str(tmp_path / output)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], result.output

@@ -270,3 +270,41 @@ def test_evaluate_reads_rules_alone_as_the_pipeline_does(tiny_model, tiny_export
     assert result.exit_code == 0, result.output
     rules = json.loads(json_out.read_text(encoding="utf-8"))["rules_only_spans"]["per_label"]
     assert rules["RESPONSIBLE_BODY"]["recall"] == 1.0
+
+
+def test_bad_paths_and_options_are_one_line_before_any_work(tiny_model, tiny_export, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    # the model path is wrong too: the output is checked first, before minutes of scoring
+    _one_line_error(
+        runner.invoke(
+            app,
+            [
+                "evaluate",
+                str(tmp_path / "no-model"),
+                str(tiny_export),
+                "--json-out",
+                str(blocker / "scores.json"),
+            ],
+        ),
+        f"{blocker}: File exists; check that the folder exists",
+    )
+    _one_line_error(
+        runner.invoke(app, ["train", str(tiny_export), "-o", str(blocker / "model")]),
+        str(blocker),
+    )
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(bytes(range(128, 256)))
+    _one_line_error(
+        runner.invoke(app, ["evaluate", str(tiny_model), str(tiny_export), "--gold", str(garbage)]),
+        "garbage.jsonl: not UTF-8 text",
+    )
+    folds = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["evaluate", str(tiny_model), str(tiny_export), "--group-by", "sector", "--folds", "1"]
+    )
+    assert folds.exit_code == 2 and "Traceback" not in folds.output
+    assert "--folds" in folds.output and "greater than or equal to 2" in folds.output
+    _one_line_error(
+        runner.invoke(app, ["evaluate", str(tmp_path / "none"), str(tiny_export)]),
+        "give the path of one",
+    )

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from corpus_tools.errors import CorpusToolsError
+from corpus_tools.outputs import describe_os_error
 
 app = typer.Typer(
     name="corpus-tools",
@@ -27,15 +28,22 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a `CorpusToolsError` into one red line and exit code 1, no traceback."""
+    """Turn a `CorpusToolsError`, or an `OSError` on a path the user gave (a
+    folder that cannot be created, a full disk), into one red line and exit code
+    1, no traceback."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except CorpusToolsError as error:
-            console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-            raise typer.Exit(code=1) from None
+            message = str(error)
+        except OSError as error:
+            if error.filename is None:  # not about a path: a bug to see whole
+                raise
+            message = describe_os_error(error)
+        console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+        raise typer.Exit(code=1) from None
 
     return wrapper
 

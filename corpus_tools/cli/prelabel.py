@@ -64,7 +64,8 @@ def prelabel_command(
 
     Streams: units are read, labelled and written chunk by chunk. With --push the
     predictions go to Label Studio (existing units get the prediction added, least
-    certain first). Example:
+    certain first). Unreadable files and lines are skipped and listed, the rest
+    is written, and the exit code is 1. Example:
     corpus-tools prelabel data/new-notices -o out/prelabels.jsonl --push --project notices-2025
     """
     from corpus_tools.prelabel import PrelabelJob, run_prelabel
@@ -105,3 +106,9 @@ def prelabel_command(
             f"pushed to {p.project_title!r}: {p.tasks_created} new tasks, "
             f"{p.predictions_created} predictions added, {p.predictions_skipped} already there"
         )
+    if report.errors:  # the rest was written; the exit code tells a script that not all was
+        console.print(
+            f"[red]{len(report.errors)} input problem(s)[/red], listed above as skipped",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)

@@ -14,6 +14,7 @@ from corpus_tools.cli._common import (
     clean_errors,
     console,
 )
+from corpus_tools.outputs import check_writable_file
 from corpus_tools.schema import SPAN_LABELS
 
 
@@ -34,7 +35,13 @@ def train_command(
             help="Config override section.key=value (repeatable), e.g. --set training.dropout=0.2",
         ),
     ] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after this many updates.")] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop after this many updates (the n-gram classifier and the span CRF are "
+            "fitted whole at the start, so fewer steps shorten training little)."
+        ),
+    ] = None,
     epochs: Annotated[
         int | None, typer.Option(help="Stop after this many epochs (0: no limit).")
     ] = None,
@@ -64,30 +71,35 @@ def train_command(
     """
     from corpus_tools.model import parse_overrides, train_model
 
-    def show(p) -> None:
-        losses = " ".join(f"{k}={v:.1f}" for k, v in p.losses.items())
-        mark = " *" if p.is_best else ""
-        console.print(
-            f"step {p.step:>5}/{p.max_steps or '∞'} epoch {p.epoch:>3}  {losses}  "
-            f"measure macro-F1 {p.cats_macro_f or 0:.3f}  span F1 {p.ents_f or 0:.3f}  "
-            f"score {p.score:.3f}{mark}",
-            highlight=False,
-        )
+    # the first step line comes after the classifiers are fitted (~1 min on the
+    # corpus): a spinner says the run is alive until then
+    with console.status("Fitting the measure-type classifier and the span CRF…") as status:
 
-    result = train_model(
-        export_dir,
-        output,
-        config_path=config,
-        overrides=parse_overrides(overrides or []),
-        max_steps=max_steps,
-        max_epochs=epochs,
-        seed=seed,
-        name=name,
-        version=version,
-        select_rules=select_rules,
-        whole_corpus=whole_corpus,
-        progress=show,
-    )
+        def show(p) -> None:
+            status.update("Training…")
+            losses = " ".join(f"{k}={v:.1f}" for k, v in p.losses.items())
+            mark = " *" if p.is_best else ""
+            console.print(
+                f"step {p.step:>5}/{p.max_steps or '∞'} epoch {p.epoch:>3}  {losses}  "
+                f"measure macro-F1 {p.cats_macro_f or 0:.3f}  span F1 {p.ents_f or 0:.3f}  "
+                f"score {p.score:.3f}{mark}",
+                highlight=False,
+            )
+
+        result = train_model(
+            export_dir,
+            output,
+            config_path=config,
+            overrides=parse_overrides(overrides or []),
+            max_steps=max_steps,
+            max_epochs=epochs,
+            seed=seed,
+            name=name,
+            version=version,
+            select_rules=select_rules,
+            whole_corpus=whole_corpus,
+            progress=show,
+        )
     for rule in result.rules:
         f1 = "  ".join(f"{k} {v:.3f}" for k, v in rule.f1.items())
         console.print(f"rules {rule.label}: {f1} -> {rule.chosen}", highlight=False)
@@ -134,7 +146,8 @@ def evaluate_command(
         ),
     ] = None,
     folds: Annotated[
-        int, typer.Option(help="With --group-by: at most this many folds (groups are packed).")
+        int,
+        typer.Option(min=2, help="With --group-by: at most this many folds (groups are packed)."),
     ] = 10,
 ) -> None:
     """Score a model on an export split beside a char TF-IDF + linear baseline.
@@ -151,6 +164,8 @@ def evaluate_command(
 
     from corpus_tools.model import evaluate_model
 
+    if json_out is not None:  # before minutes of scoring, not after them
+        check_writable_file(json_out)
     if group_by is not None:
         _print_cross_validation(model_dir, export_dir, group_by.value, folds, json_out)
         return

@@ -151,7 +151,7 @@ def export_command(
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("export"),
     project: Annotated[
-        str | None, typer.Option(help="Pull this Label Studio project instead of reading FILE.")
+        str | None, typer.Option(help="Pull this Label Studio project instead of reading SOURCES.")
     ] = None,
     url: Annotated[
         str | None,
@@ -176,15 +176,24 @@ def export_command(
     keep_splits: Annotated[
         Path | None,
         typer.Option(
-            help="An earlier export directory (the output itself too): each of its documents "
-            "stays in its split there, so corrections do not reshuffle a published test split."
+            help="An earlier export directory: each of its documents stays in its split "
+            "there, so corrections do not reshuffle a published test split (default: the "
+            "output directory, when it holds an export)."
         ),
     ] = None,
+    new_splits: Annotated[
+        bool,
+        typer.Option(
+            help="Draw the splits afresh (--seed, fractions) even when the output directory "
+            "holds an earlier export."
+        ),
+    ] = False,
 ) -> None:
     """Export Label Studio annotations to a Hugging Face dataset (Arrow, Parquet, card).
 
     Writes DIR/dataset (save_to_disk), DIR/data/{split}.parquet, DIR/README.md
-    (dataset card) and DIR/export-report.json; splits are by document.
+    (dataset card) and DIR/export-report.json; splits are by document. Re-exporting
+    into DIR keeps each earlier document in its split (--new-splits to redraw).
 
     Example: corpus-tools export data/annotations/label-studio/*.json -o exports/corpus
     (or: corpus-tools export --project "Work-safety notices" -o exports/corpus)
@@ -192,7 +201,10 @@ def export_command(
     from rich.table import Table
 
     from corpus_tools.export import Policy, SplitSizes, export_annotations
+    from corpus_tools.export.reading import holds_export
 
+    if keep_splits is None and not new_splits and holds_export(out):
+        keep_splits = out  # a re-run must not move documents between published splits
     source = None if not sources else sources[0] if len(sources) == 1 else sources
     report = export_annotations(
         source,

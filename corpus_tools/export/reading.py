@@ -88,6 +88,13 @@ def pull_project_tasks(
         return read_label_studio_json(path)
 
 
+def holds_export(path: Path) -> bool:
+    """Whether `path` holds an earlier export's splits (`data/*.parquet`)."""
+    from corpus_tools.export.layout import PARQUET_DIR
+
+    return any((Path(path) / PARQUET_DIR).glob("*.parquet"))
+
+
 def previous_splits(export_dir: Path) -> dict[str, str]:
     """Document → split of an earlier export (its `data/{split}.parquet`), for
     `export --keep-splits`."""

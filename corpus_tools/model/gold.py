@@ -136,8 +136,15 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
         raise ExportError(f"{path}: gold file not found; expected a JSON Lines file of annotations")
     from corpus_tools.seed import judgement_problem
 
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ExportError(
+            f"{path}: not UTF-8 text (byte {error.start}); expected a JSON Lines file of "
+            "annotations such as data/external-eval/*.jsonl"
+        ) from None
     gold = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"

@@ -83,7 +83,7 @@ def _diff(what: str, got: set[str], want: set[str]) -> str:
 def load_model(model_dir: Path | str) -> Language:
     """Load a trained model directory and check its labels against the schema."""
     path = Path(model_dir)
-    hint = "train one with `corpus-tools train EXPORT_DIR -o MODEL_DIR` or pass --model DIR"
+    hint = "train one with `corpus-tools train EXPORT_DIR -o MODEL_DIR` or give the path of one"
     if not path.is_dir():
         raise ModelError(f"{path}: no such model directory; {hint}")
     if not (path / "config.cfg").is_file() or not (path / "meta.json").is_file():

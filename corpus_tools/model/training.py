@@ -38,6 +38,7 @@ from corpus_tools.model.prediction import prediction_of
 from corpus_tools.model.rule_spans import RuleSpans
 from corpus_tools.model.scores import classification_scores, span_scores
 from corpus_tools.model.spans import SCORES_KEY
+from corpus_tools.outputs import check_writable_dir
 from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
 
 DEFAULT_CONFIG = Path(__file__).parent.parent / "configs" / "train.cfg"
@@ -370,6 +371,7 @@ def _check_output_dir(path: Path) -> None:
         raise ModelError(
             f"{path}: directory is not empty and holds no model; choose a new or empty directory"
         )
+    check_writable_dir(path)  # before a minute of fitting, not after it
 
 
 # ---------------------------------------------------------------- measure-type mix

@@ -417,7 +417,11 @@ def load_units(paths: list[Path], *, on_rows: Callable[[int], None] | None = Non
     frames: list[pl.DataFrame] = []
     inputs: list[InputSummary] = []
     problems: list[InputFileError] = []
-    for path in map(Path, paths):
+    # a file named twice is read once: its units would count double in every chart
+    unique: dict[Path, Path] = {}
+    for raw in paths:
+        unique.setdefault(Path(raw).resolve(), Path(raw))
+    for path in unique.values():
         try:
             kind = input_kind(path)
         except InputFileError as error:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from corpus_tools.errors import InputFileError
 from corpus_tools.ingest import iter_input_files, read_source
+from corpus_tools.outputs import check_writable_file, replaced_on_success
 from corpus_tools.schema import Unit
 from corpus_tools.segment.cleaning import clean_lines
 from corpus_tools.segment.documents import split_documents
@@ -16,7 +17,7 @@ from corpus_tools.segment.line_roles import _is_attachment_label
 from corpus_tools.segment.metadata import _document_year, document_meta
 from corpus_tools.segment.paragraphs import join_paragraphs
 from corpus_tools.segment.records import _ROLE_DATE, Document
-from corpus_tools.segment.unit_files import write_units
+from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES, output_format, write_units
 from corpus_tools.segment.units import document_units
 from corpus_tools.sources import source_row_for, with_source_metadata
 
@@ -94,7 +95,11 @@ def segment_files(
     output: Path,
     on_file: Callable[[Path], None] | None = None,
 ) -> SegmentReport:
-    """Segment files and directories into one units file; report counts and failures."""
+    """Segment files and directories into one units file; report counts and failures.
+
+    `output` is replaced only when the run ends and read something: a batch in
+    which every file failed leaves the previous units file as it was."""
+    check_writable_file(output, suffixes=UNIT_FILE_SUFFIXES)
     files = list(iter_input_files(list(paths)))
     failures: list[InputFileError] = []
     kinds: Counter[str] = Counter()
@@ -112,7 +117,10 @@ def segment_files(
             if on_file is not None:
                 on_file(path)
 
-    write_units(units(), output)
+    with replaced_on_success(output) as partial:
+        written = write_units(units(), partial, fmt=output_format(output))
+        if written == 0 and failures:
+            partial.unlink()
     return SegmentReport(
         output=output,
         files_read=len(files) - len({f.path for f in failures}),

@@ -20,11 +20,15 @@ def output_format(path: Path) -> OutputFormat:
     return OutputFormat.PARQUET if path.suffix.lower() == ".parquet" else OutputFormat.JSONL
 
 
-def write_units(units: Iterable[Unit], output: Path) -> int:
-    """Write units as JSON Lines, or Parquet when `output` ends in `.parquet`."""
+UNIT_FILE_SUFFIXES = (".jsonl", ".parquet")
+
+
+def write_units(units: Iterable[Unit], output: Path, *, fmt: OutputFormat | None = None) -> int:
+    """Write units as JSON Lines, or Parquet when `output` ends in `.parquet`
+    (or `fmt` says so: a temporary file's suffix says nothing)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     writers = {OutputFormat.JSONL: _write_jsonl, OutputFormat.PARQUET: _write_parquet}
-    return writers[output_format(output)](units, output)
+    return writers[fmt or output_format(output)](units, output)
 
 
 def _write_jsonl(units: Iterable[Unit], output: Path) -> int:
