@@ -154,6 +154,11 @@ def run_quickstart(
             summary.append(
                 f"{path.name}: {loaded.annotations_created} new, {loaded.annotations_existing} already there"
             )
+            if loaded.units_missing:  # said, not dropped silently (a unit now a heading)
+                summary.append(
+                    f"{len(loaded.units_missing)} judged units not among the pushed units, "
+                    f"not loaded (first: {loaded.units_missing[0]})"
+                )
     with clock.step(Step.EXPORT) as summary:
         exported = export.export_annotations(
             None, export_dir, project=project, url=connection.url, api_key=connection.api_key

@@ -42,6 +42,9 @@ def small_corpus(tmp_path: Path) -> tuple[Path, Path, tuple[Path, ...]]:
             .splitlines()
             if json.loads(line)["doc_id"] in DOCS
         ]
+        # a judgement whose unit the segmenter no longer makes (now a heading, say)
+        ghost = {**json.loads(rows[0]), "unit_id": "ghost:0001:00000000"}
+        rows.append(json.dumps(ghost, ensure_ascii=False))
         path = tmp_path / name
         path.write_text("\n".join(rows) + "\n", encoding="utf-8")
         annotations.append(path)
@@ -78,7 +81,10 @@ def _run_twice(studio_server, options, steps, tmp_path):
     # The seed annotations travel with the imported tasks; nothing is left to load one by one.
     first_push = next(done for done in steps if done.step is Step.PUSH).summary
     assert re.search(r"\(([1-9]\d*) with annotations\)", first_push), first_push
-    assert " 0 new" in next(done for done in steps if done.step is Step.ANNOTATIONS).summary
+    loaded = next(done for done in steps if done.step is Step.ANNOTATIONS).summary
+    assert " 0 new" in loaded
+    # said, not dropped silently
+    assert "1 judged units not among the pushed units, not loaded (first: ghost:0001" in loaded
     assert report.export_dir.joinpath("dataset").is_dir()
     assert (report.model_dir / "meta.json").is_file()
     prelabels = [

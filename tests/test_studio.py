@@ -554,3 +554,60 @@ def test_annotator_users_are_created_in_name_order():
         ids, created = _annotator_users(client, "http://x", iter(names))
         assert client.users.created == ["adjudicated", "annotator_1", "review"] == created
         assert ids == {"adjudicated": 2, "annotator_1": 3, "review": 4}
+
+
+@pytest.mark.integration
+def test_a_project_set_up_for_other_work_keeps_its_config(studio_server):
+    title = unique_title("foreign config")
+    foreign = (
+        '<View><Text name="body" value="$body"/>'
+        '<Choices name="c" toName="body"><Choice value="yes"/></Choices></View>'
+    )
+    client = sdk(studio_server)
+    created = client.projects.create(title=title, label_config=foreign)
+    with pytest.raises(ProjectLookupError, match="has a label config of its own"):
+        studio.push_units(
+            notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key
+        )
+    assert client.projects.get(id=created.id).label_config.strip() == foreign
+    assert project_tasks(studio_server, title) == []
+
+
+@pytest.mark.integration
+def test_an_older_config_of_ours_is_updated_and_said(studio_server):
+    title = unique_title("older config")
+    older = sentence_tagging_config().replace('hotkey="1"', 'hotkey="9"')
+    client = sdk(studio_server)
+    created = client.projects.create(title=title, label_config=older)
+    access = dict(url=studio_server.url, api_key=studio_server.api_key)
+    report = studio.push_units(notice_units(), project=title, **access)
+    assert report.label_config_updated and report.tasks_created == 4
+    assert (
+        client.projects.get(id=created.id).label_config.strip() == sentence_tagging_config().strip()
+    )
+    again = studio.push_units(notice_units(), project=title, **access)
+    assert not again.label_config_updated
+
+
+@pytest.mark.integration
+def test_judgements_of_units_already_pushed_are_counted_not_dropped_silently(studio_server):
+    title = unique_title("late annotations")
+    units = notice_units()
+    access = dict(url=studio_server.url, api_key=studio_server.api_key)
+    studio.push_units(units, project=title, **access)
+    judged = [{"unit_id": units[2].unit_id, "measure_type": "risk_hazard", "spans": []}]
+    report = studio.push_units(units, project=title, annotations=judged, **access)
+    assert report.tasks_created == 0 and report.annotations_created == 0
+    assert report.annotated_units_existing == 1
+
+
+@pytest.mark.integration
+def test_an_empty_units_file_creates_no_project(studio_server, tmp_path: Path):
+    title = unique_title("empty")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(InputFileError, match="no body units to push"):
+        studio.push_units(
+            empty, project=title, url=studio_server.url, api_key=studio_server.api_key
+        )
+    assert find_project(sdk(studio_server), studio_server.url, title) is None

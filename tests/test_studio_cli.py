@@ -301,3 +301,54 @@ def test_a_token_refused_once_right_after_start_is_asked_again(monkeypatch):
 
     monkeypatch.setattr(server, "checked_client", refused)
     assert not server._key_works("http://studio", "token", pause=0)
+
+
+@pytest.mark.integration
+def test_wrong_files_and_outputs_are_one_line(studio_server, units_file, tmp_path: Path):
+    access = ["--url", studio_server.url, "--api-key", studio_server.api_key]
+    title = unique_title("cli files")
+    pushed = run_cli("push", str(units_file), "-p", title, *access, home=tmp_path)
+    assert pushed.returncode == 0, pushed.stderr
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(b"%PDF-1.4\n\xff\xfe\x00garbage")
+    assert_one_clean_error(
+        run_cli("push", str(binary), "-p", title, *access, home=tmp_path),
+        "scan.pdf: not UTF-8 text",
+    )
+    assert_one_clean_error(
+        run_cli("push", str(tmp_path), "-p", title, *access, home=tmp_path),
+        "a folder, not a file",
+    )
+    not_annotations = tmp_path / "na.jsonl"
+    not_annotations.write_text('{"a": 1}\n')
+    assert_one_clean_error(
+        run_cli("push-annotations", str(not_annotations), "-p", title, *access, home=tmp_path),
+        "record 1 is no annotation (no unit_id, measure_type)",
+    )
+    assert_one_clean_error(
+        run_cli(
+            "push-annotations", str(tmp_path / "gone.jsonl"), "-p", title, *access, home=tmp_path
+        ),
+        "no such file; pass annotators' JSON Lines",
+    )
+    a_dir = tmp_path / "somedir"
+    a_dir.mkdir()
+    assert_one_clean_error(
+        run_cli("pull", "-p", title, "-o", str(a_dir), *access, home=tmp_path),
+        "somedir: is a folder; give a file name inside it",
+    )
+    assert list(tmp_path.glob("*.part")) == []
+
+
+@pytest.mark.integration
+def test_serve_model_on_a_taken_port_is_one_line_before_claiming_to_serve(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve-model", "--port", str(port), home=tmp_path)
+    line = assert_one_clean_error(result, f"127.0.0.1:{port} is taken")
+    assert "serving" not in result.stdout
+    assert line.startswith("error:")

@@ -37,7 +37,9 @@ def quickstart(
     ] = True,
     retrain_after: Annotated[
         int | None,
-        typer.Option(min=1, help="The backend retrains after this many new annotations (20)."),
+        typer.Option(
+            min=1, help="The backend retrains after this many new annotations [default: 20]."
+        ),
     ] = None,
 ) -> None:
     """Run the whole loop on the embedded defaults, from segmenting to the report.

@@ -42,7 +42,7 @@ def serve_model_command(
     retrain: Annotated[
         RetrainMode,
         typer.Option(
-            help="light: refit the measure-type regression and span CRF of the served model "
+            help="light: refit the measure-type classifier and span CRF of the served model "
             "(seconds); full: the `train` loop on seed + annotations (minutes)."
         ),
     ] = RetrainMode.LIGHT,
@@ -75,6 +75,14 @@ def serve_model_command(
         url=url,
         api_key=api_key,
     )
+    from corpus_tools.errors import ModelBackendError
+    from corpus_tools.studio.ports import port_is_free
+
+    if not port_is_free(host, port):  # say so before claiming to serve, not in uvicorn's words
+        raise ModelBackendError(
+            f"{host}:{port} is taken by another program (a backend already running?); "
+            "stop it, or pass another --port"
+        )
     import logging
 
     # the retrain outcomes (`corpus_tools.ml_backend` logger) go to the console

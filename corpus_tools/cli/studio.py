@@ -30,7 +30,11 @@ app.add_typer(studio_app, name="studio")
 @clean_errors
 def studio_start(
     port: Annotated[
-        int | None, typer.Option(help="Port on 127.0.0.1 (default: 8080, or a free one).")
+        int | None,
+        typer.Option(
+            help="Port on 127.0.0.1 (default: the port of the last start, else 8080, or a "
+            "free one when that is taken)."
+        ),
     ] = None,
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the server to answer.")

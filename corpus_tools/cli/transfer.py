@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -80,6 +81,19 @@ def push(
             "were made on, or re-align them (corpus_tools.seed.align_to_units)",
             err=True,
         )
+    if report.annotated_units_existing:
+        typer.echo(
+            f"{report.annotated_units_existing} annotated units were in the project already: "
+            "annotations come only with new tasks; `corpus-tools push-annotations "
+            f"{shlex.quote(str(annotations))} --project {shlex.quote(project)}` adds those "
+            "not there",
+            err=True,
+        )
+    if report.label_config_updated:
+        typer.echo(
+            f"the label config of {report.project_title!r} was updated to the current schema",
+            err=True,
+        )
 
 
 @app.command("push-annotations")
@@ -96,7 +110,7 @@ def push_annotations_command(
 
     Each annotation is attributed to its annotator's user (created if missing);
     re-running adds nothing. Example:
-    corpus-tools push-annotations data/seed/annotations.jsonl --project notices-2025
+    corpus-tools push-annotations data/annotations/seed.jsonl --project notices-2025
     """
     from corpus_tools.studio import push_annotations
 
@@ -151,7 +165,10 @@ def export_command(
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("export"),
     project: Annotated[
-        str | None, typer.Option(help="Pull this Label Studio project instead of reading SOURCES.")
+        str | None,
+        typer.Option(
+            "--project", "-p", help="Pull this Label Studio project instead of reading SOURCES."
+        ),
     ] = None,
     url: Annotated[
         str | None,

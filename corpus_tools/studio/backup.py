@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus_tools.errors import StudioError
+from corpus_tools.outputs import check_writable_file
 from corpus_tools.studio.connection import read_config, studio_home
 from corpus_tools.studio.postgres import (
     DatabaseKind,
@@ -97,8 +98,7 @@ def backup_studio(*, output: Path, home: Path | None = None) -> BackupReport:
     home = studio_home(home=home)
     config = read_config(home)
     kind = database_kind(config)
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output = check_writable_file(output)
     if kind == DatabaseKind.SQLITE:
         source = sqlite_path(home)
         if not source.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,17 @@ def find_project(client: LabelStudio, url: str, title: str) -> Any | None:
     return matches[0] if matches else None
 
 
-def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool]:
-    """The project titled `title`, created with the current config and guide if missing.
+# The controls an annotation of ours lives in (`label_config.py`): a project
+# without them was set up for other work, and its config is not ours to replace.
+_OUR_CONTROLS = re.compile(r'<(?:Choices|Labels)\b[^>]*\bname="(?:measure_type|spans)"')
 
-    An existing project gets the current label config and guide when they differ.
+
+def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool, bool]:
+    """The project titled `title` (created with the current config and guide if
+    missing), whether it was created, and whether its label config was updated.
+
+    An existing project of ours gets the current label config and guide when they
+    differ; a project whose config has none of our controls is refused.
     """
     config = sentence_tagging_config()
     guide = annotator_guide_html()
@@ -55,18 +63,25 @@ def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool
                 show_skip_button=True,
                 description="Sentence tagging of work-safety notices (corpus-tools)",
             )
-        return project, True
+        return project, True, False
     with translated(url, f"reading project {title!r}"):
         full = client.projects.get(id=project.id)
     changes: dict[str, Any] = {}
-    if (full.label_config or "").strip() != config.strip():
+    current = (full.label_config or "").strip()
+    if current != config.strip():
+        if current and not _OUR_CONTROLS.search(current):
+            raise ProjectLookupError(
+                f"project {title!r} (id {full.id}) at {url} has a label config of its own "
+                "(no measure_type/spans controls); corpus-tools would replace it: push to "
+                "another --project title"
+            )
         changes["label_config"] = config
     if guide and (full.expert_instruction or "") != guide:
         changes.update(expert_instruction=guide, show_instruction=True)
     if changes:
         with translated(url, f"updating the label config of project {title!r}"):
             client.projects.update(id=project.id, **changes)
-    return full, False
+    return full, False, "label_config" in changes
 
 
 def task_page(

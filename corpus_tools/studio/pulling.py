@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus_tools.errors import StudioError
+from corpus_tools.outputs import check_writable_file
 from corpus_tools.studio.client import connect, translated
 from corpus_tools.studio.projects import require_project
 
@@ -42,7 +43,7 @@ def pull(
     (skipped); tasks with only skipped annotations are included.
     """
     started = time.perf_counter()
-    output = Path(output)
+    output = check_writable_file(output)  # before the server builds a snapshot
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
     found = require_project(client, base, project, fix="check --project")

@@ -13,6 +13,7 @@ from typing import Any
 
 from label_studio_sdk import LabelStudio
 
+from corpus_tools.errors import InputFileError
 from corpus_tools.schema import Unit, UnitAnnotation
 from corpus_tools.studio.client import connect, translated
 from corpus_tools.studio.projects import (
@@ -51,6 +52,10 @@ class PushReport:
     # judged units that are not among the body units pushed (a segmenter change made
     # the unit a heading, or the wrong units file): their annotations were not imported
     annotated_units_missing: tuple[str, ...] = ()
+    # judged units whose task was there already: annotations come only with new
+    # tasks, `push_annotations` adds them to existing ones
+    annotated_units_existing: int = 0
+    label_config_updated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +207,15 @@ def push_units(
     started = time.perf_counter()
     origin, rows = unit_records(units)
     pairs = with_context(rows, origin)
+    if not pairs:  # before any project is created for nothing
+        raise InputFileError(
+            origin, "no body units to push; pass a `corpus-tools segment` output of notices"
+        )
+    if annotations is not None:  # read (and checked) before the server is touched
+        annotations = annotation_records(annotations)[1]
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
-    found, created = ensure_project(client, base, project)
+    found, created, config_updated = ensure_project(client, base, project)
     project_id = found.id
 
     record = _PushRecord.load(base, found, home=record_dir)
@@ -218,9 +229,11 @@ def push_units(
     judged = _annotations_by_unit(client, base, annotations)
     new: list[dict[str, Any]] = []
     attach: list[tuple[int, dict[str, Any]]] = []
+    judged_existing = 0
     for data, row in pairs:
         prediction = prelabel_prediction(data, row, origin)
         task_id = existing.get(data["unit_id"])
+        judged_existing += task_id is not None and data["unit_id"] in judged
         if task_id is None:
             task: dict[str, Any] = {"data": data}
             if prediction:
@@ -300,6 +313,8 @@ def push_units(
         seconds=time.perf_counter() - started,
         annotations_created=annotations_created,
         annotated_units_missing=tuple(sorted(judged.keys() - {d["unit_id"] for d, _ in pairs})),
+        annotated_units_existing=judged_existing,
+        label_config_updated=config_updated,
     )
 
 

@@ -24,13 +24,20 @@ from corpus_tools.schema import (
     UnitKind,
 )
 
+_UNITS_HINT = "pass a `corpus-tools segment` or `prelabel` output (.jsonl or .parquet)"
+_ANNOTATIONS_HINT = (
+    "pass annotators' JSON Lines (unit_id, measure_type, spans), such as "
+    "data/annotations/seed.jsonl"
+)
 
-def _read_records(path: Path) -> list[dict[str, Any]]:
-    """Rows of a units (or pre-label) JSONL / Parquet file as dicts, extra fields kept."""
+
+def _read_records(path: Path, *, hint: str = _UNITS_HINT) -> list[dict[str, Any]]:
+    """Rows of a units (or pre-label, or annotations) JSONL / Parquet file as
+    dicts, extra fields kept."""
     if not path.exists():
-        raise InputFileError(
-            str(path), "no such file; pass a `corpus-tools segment` output (.jsonl or .parquet)"
-        )
+        raise InputFileError(str(path), f"no such file; {hint}")
+    if path.is_dir():
+        raise InputFileError(str(path), f"a folder, not a file; {hint}")
     if path.suffix == ".parquet":
         import polars as pl
 
@@ -41,19 +48,22 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
                 str(path), f"not a readable Parquet file ({error.__class__.__name__})"
             ) from None
     rows = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise InputFileError(
-                    str(path), f"line {number} is not JSON; expected one unit per line"
-                ) from None
-            if not isinstance(row, dict):
-                raise InputFileError(str(path), f"line {number} is not a JSON object")
-            rows.append(row)
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    raise InputFileError(str(path), f"line {number} is not JSON; {hint}") from None
+                if not isinstance(row, dict):
+                    raise InputFileError(str(path), f"line {number} is not a JSON object; {hint}")
+                rows.append(row)
+    except UnicodeDecodeError as error:
+        raise InputFileError(
+            str(path), f"not UTF-8 text (byte {error.start}), so no JSON Lines file; {hint}"
+        ) from None
     return rows
 
 
@@ -211,7 +221,16 @@ def annotation_records(
     source: Path | str | Iterable[Mapping[str, Any] | UnitAnnotation],
 ) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(source, str | Path):
-        return str(source), _read_records(Path(source))
+        rows = _read_records(Path(source), hint=_ANNOTATIONS_HINT)
+        for number, row in enumerate(rows, 1):
+            missing = [key for key in ("unit_id", "measure_type") if not row.get(key)]
+            if missing:
+                raise InputFileError(
+                    str(source),
+                    f"record {number} is no annotation (no {', '.join(missing)}); "
+                    f"{_ANNOTATIONS_HINT}",
+                )
+        return str(source), rows
     rows = []
     for item in source:
         if isinstance(item, UnitAnnotation):
