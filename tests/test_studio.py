@@ -479,11 +479,18 @@ def test_ambiguous_project_title_is_a_lookup_error(studio_server):
     title = unique_title("twice")
     client = sdk(studio_server)
     client.projects.create(title=title)
-    client.projects.create(title=title)
-    with pytest.raises(ProjectLookupError, match="2 Label Studio projects"):
+    second = client.projects.create(title=title)
+    with pytest.raises(ProjectLookupError, match="2 Label Studio projects.*give its id"):
         studio.push_units(
             notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key
         )
+    # one of them is picked by its id where a project is read
+    from corpus_tools.studio.projects import require_project
+
+    picked = require_project(client, studio_server.url, str(second.id), fix="-")
+    assert picked.id == second.id and picked.title == title
+    with pytest.raises(ProjectLookupError, match="no Label Studio project .* titled '999999'"):
+        require_project(client, studio_server.url, "999999", fix="-")
 
 
 @pytest.mark.integration

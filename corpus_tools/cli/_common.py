@@ -60,7 +60,15 @@ StudioKey = Annotated[
         help="Personal access token (default: $LABEL_STUDIO_API_KEY, else the embedded server's); never printed.",
     ),
 ]
-ProjectTitle = Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")]
+ProjectTitle = Annotated[
+    str,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Label Studio project title (where a project is read, its id picks one of two "
+        "of the same title).",
+    ),
+]
 
 
 class _LazyProgress:

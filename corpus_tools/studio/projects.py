@@ -33,7 +33,8 @@ def find_project(client: LabelStudio, url: str, title: str) -> Any | None:
         ids = ", ".join(str(p.id) for p in matches)
         raise ProjectLookupError(
             f"{len(matches)} Label Studio projects at {url} are titled {title!r} (ids {ids}): "
-            "rename all but one in Label Studio, or use another --project title"
+            "rename all but one in Label Studio, use another --project title, or (to read "
+            "one) give its id as --project"
         )
     return matches[0] if matches else None
 
@@ -165,8 +166,24 @@ def task_index(client: LabelStudio, url: str, project_id: int) -> dict[str, tupl
 
 
 def require_project(client: LabelStudio, url: str, title: str, *, fix: str) -> Any:
-    """The project titled `title`, or a `ProjectLookupError` that says `fix`."""
+    """The project titled `title` — or, when no project has that title and it is a
+    number, the project of that id (how to pick one of two of the same title) —
+    or a `ProjectLookupError` that says `fix`."""
     found = find_project(client, url, title)
+    if found is None and title.isdigit():
+        found = _project_by_id(client, url, int(title))
     if found is None:
         raise ProjectLookupError(f"no Label Studio project at {url} is titled {title!r}: {fix}")
     return found
+
+
+def _project_by_id(client: LabelStudio, url: str, project_id: int) -> Any | None:
+    from label_studio_sdk.core.api_error import ApiError
+
+    try:
+        return client.projects.get(id=project_id)
+    except ApiError as error:
+        if error.status_code == 404:
+            return None
+        with translated(url, f"looking up project id {project_id}"):
+            raise
