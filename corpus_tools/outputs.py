@@ -6,6 +6,7 @@ interrupted should leave the previous output as it was."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,15 +14,25 @@ from pathlib import Path
 
 from corpus_tools.errors import OutputPathError
 
+# What to do about the system's reason, by errno; the path may be an input or an output.
+_OS_ERROR_FIXES: dict[int, str] = {
+    errno.ENOENT: "check the path",
+    errno.EACCES: "choose a place you may write to, or fix the permissions",
+    errno.EPERM: "choose a place you may write to, or fix the permissions",
+    errno.EROFS: "choose a place on a writable disk",
+    errno.EEXIST: "a file stands where a folder is needed; choose another path",
+    errno.ENOTDIR: "a file stands where a folder is needed; choose another path",
+    errno.EISDIR: "it is a folder; give a file path",
+    errno.ENOSPC: "the disk is full; free space or choose another place",
+}
+
 
 def describe_os_error(error: OSError) -> str:
     """One line for an `OSError` on a path: the path, the system's reason, a fix."""
     where = error.filename or "a path"
     reason = error.strerror or str(error)
-    return (
-        f"{where}: {reason}; check that the folder exists or can be created, is writable, "
-        "and that no file stands where a folder is needed"
-    )
+    fix = _OS_ERROR_FIXES.get(error.errno or 0, "check the path and its permissions")
+    return f"{where}: {reason}; {fix}"
 
 
 def check_writable_file(path: Path | str, *, suffixes: tuple[str, ...] = ()) -> Path:

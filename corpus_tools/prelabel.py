@@ -104,7 +104,17 @@ def _read_unit_file(path: Path) -> Iterator[Unit | InputFileError]:
         if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_SIZE):
+            parquet = pq.ParquetFile(path)
+            required = {"unit_id", "doc_id", "unit_index", "kind", "text"}
+            missing = required - set(parquet.schema_arrow.names)
+            if missing:  # an export's split, say: no units file
+                yield InputFileError(
+                    str(path),
+                    f"a Parquet file without the {', '.join(sorted(missing))} column(s) of a "
+                    "units file; give `corpus-tools segment` or `prelabel` output",
+                )
+                return
+            for batch in parquet.iter_batches(batch_size=CHUNK_SIZE):
                 for row in batch.to_pylist():
                     yield Unit.from_dict(row)
         else:

@@ -192,7 +192,12 @@ def run_quickstart(
             url=connection.url,
             api_key=connection.api_key,
         )
-        summary.append(f"{labelled.units_labelled} units pre-labelled and pushed")
+        pushed_now = labelled.push
+        summary.append(
+            f"{labelled.units_labelled} units pre-labelled; "
+            f"{pushed_now.predictions_created} predictions added "
+            f"({pushed_now.predictions_skipped} already there)"
+        )
     served = None
     with clock.step(Step.BACKEND) as summary:
         if not backend:

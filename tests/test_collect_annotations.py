@@ -30,6 +30,10 @@ def project(tmp_path: Path, monkeypatch) -> Path:
     for name in ("more", "external", "out", "round"):
         (tmp_path / name).mkdir()
     (tmp_path / "more" / "n.txt").write_text(NOTICE, encoding="utf-8")
+    # the leak check reads the external notices; an empty folder would be an error
+    (tmp_path / "external" / "other.txt").write_text(
+        "各地要加强道路运输安全管理，严厉打击非法营运行为。\n", encoding="utf-8"
+    )
     monkeypatch.setattr(collect, "MORE", tmp_path / "more")
     monkeypatch.setattr(collect, "EXTERNAL", tmp_path / "external")
     monkeypatch.setattr(collect, "OUT", tmp_path / "out")

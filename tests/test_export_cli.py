@@ -117,6 +117,8 @@ def test_a_re_export_into_the_same_directory_keeps_its_splits_unless_asked(tmp_p
     assert fresh.exit_code == 0 and "kept the split" not in fresh.output
     assert _doc_splits(out) != first
     assert _doc_splits(out) == _doc_splits_of_seed(tmp_path, source, 2)
+    both = run(str(source), "-o", str(out), "--keep-splits", str(out), "--new-splits")
+    assert both.exit_code == 1 and "not both" in both.output and "Traceback" not in both.output
 
 
 def _doc_splits_of_seed(tmp_path, source, seed: int) -> dict[str, str]:

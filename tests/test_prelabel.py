@@ -312,7 +312,7 @@ def test_cli_writes_what_it_can_and_exits_1_when_an_input_failed(tiny_model, tmp
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1, result.output
     assert f"skipped: {empty}: file is empty" in result.output
-    assert "1 input problem(s)" in result.output and "Traceback" not in result.output
+    assert "some input was skipped" in result.output and "Traceback" not in result.output
     assert len(list(read_prelabels(out))) > 100  # the good notice is written
     ok = CliRunner().invoke(app, [a for a in args if a != str(empty)])
     assert ok.exit_code == 0, ok.output

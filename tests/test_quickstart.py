@@ -98,6 +98,10 @@ def _run_twice(studio_server, options, steps, tmp_path):
     assert "<svg" in page and f'data-count="units">{len(prelabels)}<' in page
     assert (report.report_path.parent / "measure_mix_by_notice.parquet").is_file()
     assert str(report.report_path) in next(d for d in steps if d.step is Step.REPORT).summary
+    first_prelabel = next(d for d in steps if d.step is Step.PRELABEL).summary
+    assert f"{len(prelabels)} units pre-labelled; {len(prelabels)} predictions added" in (
+        first_prelabel
+    )
 
     # the ML backend runs in the background, connected: a task opened gets its suggestion
     backend = report.backend
@@ -136,6 +140,11 @@ def _run_twice(studio_server, options, steps, tmp_path):
     assert push.summary.startswith("0 new tasks")
     loaded = next(done for done in rerun.steps if done.step is Step.ANNOTATIONS)
     assert " 0 new" in loaded.summary
+    # the same model version's predictions are there: the re-run says it added none
+    prelabelled = next(done for done in rerun.steps if done.step is Step.PRELABEL).summary
+    assert re.search(
+        r"^(\d+) units pre-labelled; 0 predictions added \(\1 already there\)$", prelabelled
+    ), prelabelled
     # the re-run exported the same rows: the model trained from them is kept, so its
     # version is the same, and the backend serving it is kept, not restarted
     trained = next(done for done in rerun.steps if done.step is Step.TRAIN)

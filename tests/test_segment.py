@@ -715,7 +715,7 @@ def test_a_batch_where_every_file_fails_keeps_the_previous_units_file(
     ("output", "needle"),
     [
         ("units.csv", "units.csv: expected a file ending in .jsonl or .parquet"),
-        ("afile/units.jsonl", "afile"),  # a file where a folder is needed
+        ("afile/units.jsonl", "afile: File exists; a file stands where a folder is needed"),
         ("adir", "adir: is a folder; give a file name inside it"),
     ],
 )

@@ -618,3 +618,41 @@ def test_an_empty_units_file_creates_no_project(studio_server, tmp_path: Path):
             empty, project=title, url=studio_server.url, api_key=studio_server.api_key
         )
     assert find_project(sdk(studio_server), studio_server.url, title) is None
+
+
+@pytest.mark.integration
+def test_a_project_made_with_a_title_only_is_set_up_as_ours(studio_server):
+    title = unique_title("title only")
+    client = sdk(studio_server)
+    created = client.projects.create(title=title)  # Label Studio's default `<View></View>`
+    report = studio.push_units(
+        notice_units(), project=title, url=studio_server.url, api_key=studio_server.api_key
+    )
+    assert report.tasks_created == 4 and report.label_config_updated
+    assert (
+        client.projects.get(id=created.id).label_config.strip() == sentence_tagging_config().strip()
+    )
+
+
+@pytest.mark.integration
+def test_a_bad_span_in_an_annotations_file_is_named_before_any_project_exists(
+    studio_server, tmp_path: Path
+):
+    title = unique_title("bad span")
+    units = notice_units()
+    bad = tmp_path / "judged.jsonl"
+    row = {
+        "unit_id": units[2].unit_id,
+        "measure_type": "risk_hazard",
+        "spans": [{"start": 0, "end": 3, "label": "RESPONSIBLE_BODY", "text": "不在这里"}],
+    }
+    bad.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"judged\.jsonl"):
+        studio.push_units(
+            units,
+            project=title,
+            url=studio_server.url,
+            api_key=studio_server.api_key,
+            annotations=bad,
+        )
+    assert find_project(sdk(studio_server), studio_server.url, title) is None

@@ -337,7 +337,7 @@ def test_wrong_files_and_outputs_are_one_line(studio_server, units_file, tmp_pat
         run_cli("pull", "-p", title, "-o", str(a_dir), *access, home=tmp_path),
         "somedir: is a folder; give a file name inside it",
     )
-    assert list(tmp_path.glob("*.part")) == []
+    assert [p.name for p in tmp_path.iterdir() if "part" in p.name] == []
 
 
 @pytest.mark.integration
@@ -349,6 +349,6 @@ def test_serve_model_on_a_taken_port_is_one_line_before_claiming_to_serve(tmp_pa
         taken.listen()
         port = taken.getsockname()[1]
         result = run_cli("serve-model", "--port", str(port), home=tmp_path)
-    line = assert_one_clean_error(result, f"127.0.0.1:{port} is taken")
+    line = assert_one_clean_error(result, f"cannot listen on 127.0.0.1:{port}", "--port")
     assert "serving" not in result.stdout
     assert line.startswith("error:")

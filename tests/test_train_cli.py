@@ -287,11 +287,11 @@ def test_bad_paths_and_options_are_one_line_before_any_work(tiny_model, tiny_exp
                 str(blocker / "scores.json"),
             ],
         ),
-        f"{blocker}: File exists; check that the folder exists",
+        f"{blocker}: File exists; a file stands where a folder is needed",
     )
     _one_line_error(
         runner.invoke(app, ["train", str(tiny_export), "-o", str(blocker / "model")]),
-        str(blocker),
+        f"{blocker / 'model'}: Not a directory; a file stands where a folder is needed",
     )
     garbage = tmp_path / "garbage.jsonl"
     garbage.write_bytes(bytes(range(128, 256)))

@@ -108,7 +108,7 @@ def prelabel_command(
         )
     if report.errors:  # the rest was written; the exit code tells a script that not all was
         console.print(
-            f"[red]{len(report.errors)} input problem(s)[/red], listed above as skipped",
+            "[red]some input was skipped[/red] (listed above); the rest was written",
             highlight=False,
         )
         raise typer.Exit(code=1)

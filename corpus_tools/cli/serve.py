@@ -60,7 +60,9 @@ def serve_model_command(
     Example: corpus-tools serve-model --port 9090, then corpus-tools studio connect-model -p NAME
     """
     from corpus_tools.prelabel import DEFAULT_MODEL_DIR
-    from corpus_tools.studio.ml_backend import backend_state, serve
+    from corpus_tools.studio.ml_backend import backend_state, check_listenable, serve
+
+    check_listenable(host, port)  # before the model loads, and before claiming to serve
 
     default_seed = Path(__file__).resolve().parents[2] / "exports" / "corpus"
     seed = seed_export or (default_seed if (default_seed / "dataset").is_dir() else None)
@@ -75,14 +77,6 @@ def serve_model_command(
         url=url,
         api_key=api_key,
     )
-    from corpus_tools.errors import ModelBackendError
-    from corpus_tools.studio.ports import port_is_free
-
-    if not port_is_free(host, port):  # say so before claiming to serve, not in uvicorn's words
-        raise ModelBackendError(
-            f"{host}:{port} is taken by another program (a backend already running?); "
-            "stop it, or pass another --port"
-        )
     import logging
 
     # the retrain outcomes (`corpus_tools.ml_backend` logger) go to the console

@@ -85,8 +85,8 @@ def push(
         typer.echo(
             f"{report.annotated_units_existing} annotated units were in the project already: "
             "annotations come only with new tasks; `corpus-tools push-annotations "
-            f"{shlex.quote(str(annotations))} --project {shlex.quote(project)}` adds those "
-            "not there",
+            f"{shlex.quote(str(annotations))} --project {shlex.quote(project)}` adds any "
+            "not there yet",
             err=True,
         )
     if report.label_config_updated:
@@ -218,10 +218,7 @@ def export_command(
     from rich.table import Table
 
     from corpus_tools.export import Policy, SplitSizes, export_annotations
-    from corpus_tools.export.reading import holds_export
 
-    if keep_splits is None and not new_splits and holds_export(out):
-        keep_splits = out  # a re-run must not move documents between published splits
     source = None if not sources else sources[0] if len(sources) == 1 else sources
     report = export_annotations(
         source,
@@ -235,6 +232,7 @@ def export_command(
         skip_invalid=skip_invalid,
         license=license,
         keep_splits_of=keep_splits,
+        new_splits=new_splits,
     )
     table = Table(title=f"export of {report.source} -> {out}")
     for column in ("split", "units", "documents", "missing measure types"):
@@ -254,10 +252,10 @@ def export_command(
         f"{report.units_exported} units exported (policy {report.policy})",
         highlight=False,
     )
-    if keep_splits is not None:
+    if report.splits_kept_from is not None:
         stdout.print(
             f"{report.documents_kept_in_split} of {report.documents} documents kept the split "
-            f"they had in {keep_splits}",
+            f"they had in {report.splits_kept_from}",
             highlight=False,
         )
     if a.units:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from corpus_tools.errors import ExportError
 from corpus_tools.export.build import build_export
 from corpus_tools.export.reading import (
     check_label_studio_tasks,
+    holds_export,
     previous_splits,
     pull_project_tasks,
     read_label_studio_json,
@@ -36,15 +38,25 @@ def export_annotations(
     skip_invalid: bool = False,
     license: str = DEFAULT_LICENSE,
     keep_splits_of: Path | None = None,
+    new_splits: bool = False,
 ) -> ExportReport:
     """Export annotations to `out_dir` (layout in `export.layout`) and return the report.
 
     `source` is a Label Studio JSON export file, several of them, or a parsed task list; or
     give `project` (a Label Studio project title) to pull it from the server
     (`url`/`api_key` as for `studio.pull`: options, environment, embedded server).
-    `keep_splits_of`, an earlier export directory (`out_dir` itself too), keeps each of
-    its documents in the split it had there; only new documents are assigned.
+    `keep_splits_of`, an earlier export directory, keeps each of its documents in the
+    split it had there; only new documents are assigned. By default that is `out_dir`
+    when it holds an export, so a re-run does not move documents between published
+    splits; `new_splits` draws them afresh instead.
     """
+    if keep_splits_of is not None and new_splits:
+        raise ExportError(
+            "keep the splits of an earlier export or draw new ones, not both: "
+            "leave out --keep-splits or --new-splits"
+        )
+    if keep_splits_of is None and not new_splits and holds_export(out_dir):
+        keep_splits_of = Path(out_dir)
     if (source is None) == (project is None):
         raise ExportError(
             "give either a Label Studio JSON file or --project NAME, not both or neither"
@@ -74,4 +86,6 @@ def export_annotations(
         source=name,
         keep_splits=keep,
     )
-    return write_export(export, out_dir, license=license)
+    report = write_export(export, out_dir, license=license)
+    kept_from = str(keep_splits_of) if keep_splits_of is not None else None
+    return replace(report, splits_kept_from=kept_from)

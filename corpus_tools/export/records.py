@@ -146,6 +146,8 @@ class ExportReport:
     out_dir: str | None = None
     # documents whose split an earlier export decided (`export --keep-splits`)
     documents_kept_in_split: int = 0
+    # that earlier export (the output itself on a re-run), or None: splits drawn afresh
+    splits_kept_from: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from corpus_tools.errors import CorpusToolsError
+from corpus_tools.errors import CorpusToolsError, ModelBackendError
 from corpus_tools.schema import LS_MEASURE_TYPE, LS_SPANS, LS_TEXT, MEASURE_TYPES, SPAN_LABELS
 from corpus_tools.studio.retraining import RetrainMode, RetrainOutcome
 
@@ -451,4 +451,18 @@ def serve(state: BackendState, *, host: str = "127.0.0.1", port: int = 9090) -> 
     """Run the backend with uvicorn until interrupted."""
     import uvicorn
 
+    check_listenable(host, port)
+
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+
+
+def check_listenable(host: str, port: int) -> None:
+    """Raise `ModelBackendError` when the backend could not listen on `host:port`."""
+    from corpus_tools.studio.ports import can_listen
+
+    problem = can_listen(host, port)
+    if problem is not None:
+        raise ModelBackendError(
+            f"cannot listen on {host}:{port} ({problem.strerror or problem}): another program "
+            "holds it (a backend already running?) or it needs privileges; pass another --port"
+        )

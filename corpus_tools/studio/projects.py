@@ -12,6 +12,7 @@ from label_studio_sdk import LabelStudio
 
 from corpus_tools.errors import ProjectLookupError
 from corpus_tools.label_config import sentence_tagging_config
+from corpus_tools.schema import LS_MEASURE_TYPE, LS_SPANS
 from corpus_tools.studio.client import raw_json, translated
 
 GUIDE_PATH = Path(__file__).resolve().parents[2] / "docs" / "annotator-guide.md"
@@ -41,7 +42,10 @@ def find_project(client: LabelStudio, url: str, title: str) -> Any | None:
 
 # The controls an annotation of ours lives in (`label_config.py`): a project
 # without them was set up for other work, and its config is not ours to replace.
-_OUR_CONTROLS = re.compile(r'<(?:Choices|Labels)\b[^>]*\bname="(?:measure_type|spans)"')
+_OUR_CONTROLS = re.compile(rf'<(?:Choices|Labels)\b[^>]*\bname="(?:{LS_MEASURE_TYPE}|{LS_SPANS})"')
+# A control is a tag bound to an object (`toName`); a project made with a title
+# only has Label Studio's default `<View></View>`, none, and is set up as new.
+_ANY_CONTROL = re.compile(r"\btoName=")
 
 
 def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool, bool]:
@@ -70,7 +74,7 @@ def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool
     changes: dict[str, Any] = {}
     current = (full.label_config or "").strip()
     if current != config.strip():
-        if current and not _OUR_CONTROLS.search(current):
+        if _ANY_CONTROL.search(current) and not _OUR_CONTROLS.search(current):
             raise ProjectLookupError(
                 f"project {title!r} (id {full.id}) at {url} has a label config of its own "
                 "(no measure_type/spans controls); corpus-tools would replace it: push to "

@@ -211,8 +211,10 @@ def push_units(
         raise InputFileError(
             origin, "no body units to push; pass a `corpus-tools segment` output of notices"
         )
-    if annotations is not None:  # read (and checked) before the server is touched
-        annotations = annotation_records(annotations)[1]
+    judgements = None
+    if annotations is not None:  # read and checked before the server is touched
+        judgements = annotation_records(annotations)
+        _check_judgements(*judgements, texts={data["unit_id"]: data["text"] for data, _ in pairs})
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
     found, created, config_updated = ensure_project(client, base, project)
@@ -226,7 +228,7 @@ def push_units(
         record.reset({uid: ids[0] for uid, ids in task_index(client, base, project_id).items()})
         record.save()
     existing = record.units
-    judged = _annotations_by_unit(client, base, annotations)
+    judged = _annotations_by_unit(client, base, judgements)
     new: list[dict[str, Any]] = []
     attach: list[tuple[int, dict[str, Any]]] = []
     judged_existing = 0
@@ -322,15 +324,21 @@ def push_units(
 # Annotations (seed set, quickstart)
 
 
+def _check_judgements(origin: str, rows: list[dict[str, Any]], *, texts: Mapping[str, str]) -> None:
+    """Raise on a judgement of a pushed unit whose label or span does not fit its text."""
+    for row in rows:
+        text = texts.get(str(row.get("unit_id") or ""))
+        if text is not None:
+            annotation_result(row, text, origin)
+
+
 def _annotations_by_unit(
-    client: LabelStudio,
-    url: str,
-    annotations: Path | str | Iterable[Mapping[str, Any] | UnitAnnotation] | None,
+    client: LabelStudio, url: str, judgements: tuple[str, list[dict[str, Any]]] | None
 ) -> dict[str, Callable[[str], list[dict[str, Any]]]]:
     """unit_id -> a builder of that unit's import-ready annotations (checked against its text)."""
-    if annotations is None:
+    if judgements is None:
         return {}
-    origin, rows = annotation_records(annotations)
+    origin, rows = judgements
     users, _ = _annotator_users(client, url, {str(r.get("annotator") or "") for r in rows})
     by_unit: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

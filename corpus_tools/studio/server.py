@@ -437,7 +437,8 @@ def _database_id(kind: DatabaseKind, settings: PostgresSettings | None) -> str:
 
 
 _FIRST_TRIES = 3
-_PATIENT_TRIES = 15  # about 30 s more, once minting shows that a token exists
+_PATIENT_TRIES = 30  # about 60 s more, once minting shows that a token exists (30 s once
+# fell short in a CI run on a loaded machine, after `studio migrate --to-postgres`)
 
 
 def _working_token(
