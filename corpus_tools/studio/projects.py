@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,16 @@ _OUR_CONTROLS = re.compile(rf'<(?:Choices|Labels)\b[^>]*\bname="(?:{LS_MEASURE_T
 _ANY_CONTROL = re.compile(r"\btoName=")
 
 
-def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool, bool]:
-    """The project titled `title` (created with the current config and guide if
-    missing), whether it was created, and whether its label config was updated.
+@dataclass(frozen=True, slots=True)
+class ProjectSetup:
+    project: Any  # the SDK's project
+    created: bool
+    config_updated: bool
+
+
+def ensure_project(client: LabelStudio, url: str, title: str) -> ProjectSetup:
+    """The project titled `title`, created with the current config and guide if
+    missing.
 
     An existing project of ours gets the current label config and guide when they
     differ; a project whose config has none of our controls is refused.
@@ -68,7 +76,7 @@ def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool
                 show_skip_button=True,
                 description="Sentence tagging of work-safety notices (corpus-tools)",
             )
-        return project, True, False
+        return ProjectSetup(project, created=True, config_updated=False)
     with translated(url, f"reading project {title!r}"):
         full = client.projects.get(id=project.id)
     changes: dict[str, Any] = {}
@@ -86,7 +94,7 @@ def ensure_project(client: LabelStudio, url: str, title: str) -> tuple[Any, bool
     if changes:
         with translated(url, f"updating the label config of project {title!r}"):
             client.projects.update(id=project.id, **changes)
-    return full, False, "label_config" in changes
+    return ProjectSetup(full, created=False, config_updated="label_config" in changes)
 
 
 def task_page(

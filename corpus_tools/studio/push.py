@@ -217,7 +217,8 @@ def push_units(
         _check_judgements(*judgements, texts={data["unit_id"]: data["text"] for data, _ in pairs})
     client, connection = connect(url=url, api_key=api_key, home=home)
     base = connection.url
-    found, created, config_updated = ensure_project(client, base, project)
+    setup = ensure_project(client, base, project)
+    found, created = setup.project, setup.created
     project_id = found.id
 
     record = _PushRecord.load(base, found, home=record_dir)
@@ -316,7 +317,7 @@ def push_units(
         annotations_created=annotations_created,
         annotated_units_missing=tuple(sorted(judged.keys() - {d["unit_id"] for d, _ in pairs})),
         annotated_units_existing=judged_existing,
-        label_config_updated=config_updated,
+        label_config_updated=setup.config_updated,
     )
 
 
