@@ -60,13 +60,17 @@ class PrelabelReport:
 # ---------------------------------------------------------------- input
 
 
-def iter_input_units(paths: Iterable[Path | str]) -> Iterator[Unit | InputFileError]:
+def iter_input_units(
+    paths: Iterable[Path | str], *, output: Path | None = None
+) -> Iterator[Unit | InputFileError]:
     """Units of notice files (any format `segment` reads) and of units files
-    (`.jsonl`/`.parquet` written by `segment`), in order; failures in-stream."""
+    (`.jsonl`/`.parquet` written by `segment`), in order; failures in-stream.
+    A folder's copy of `output` (and hidden files, such as the output being
+    written) is not read back as input."""
     from corpus_tools.segment import iter_units
 
     notices: list[Path] = []
-    for path in _expand_folders(paths):
+    for path in _expand_folders(paths, output=output):
         if path.suffix.lower() in UNIT_FILE_SUFFIXES:
             yield from iter_units(notices)
             notices = []
@@ -76,15 +80,21 @@ def iter_input_units(paths: Iterable[Path | str]) -> Iterator[Unit | InputFileEr
     yield from iter_units(notices)
 
 
-def _expand_folders(paths: Iterable[Path | str]) -> Iterator[Path]:
+def _expand_folders(paths: Iterable[Path | str], *, output: Path | None) -> Iterator[Path]:
     """Files as given; a folder as its notice files, or, when it holds none, as
     its units files (what `segment` wrote there; the Ray engine reads folders so)."""
     from corpus_tools.ingest import iter_input_files
 
+    own = output.resolve() if output is not None else None
     for path in iter_input_files(list(paths)):
         if path.is_dir():
             unit_files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in UNIT_FILE_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in UNIT_FILE_SUFFIXES
+                and not p.name.startswith(".")
+                and p.resolve() != own
             )
             yield from unit_files or [path]
         else:
@@ -440,7 +450,7 @@ def prelabel_files(
     errors: list[str] = []
 
     def units() -> Iterator[Unit]:
-        for item in iter_input_units(paths):
+        for item in iter_input_units(paths, output=output):
             if isinstance(item, Unit) and len(item.text) > nlp.max_length:
                 item = InputFileError(
                     item.unit_id,

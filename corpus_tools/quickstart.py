@@ -198,6 +198,8 @@ def run_quickstart(
             f"{pushed_now.predictions_created} predictions added "
             f"({pushed_now.predictions_skipped} already there)"
         )
+        if labelled.errors:  # the rest was pre-labelled; say what was not
+            summary.append(f"{len(labelled.errors)} inputs skipped (first: {labelled.errors[0]})")
     served = None
     with clock.step(Step.BACKEND) as summary:
         if not backend:

@@ -316,3 +316,14 @@ def test_cli_writes_what_it_can_and_exits_1_when_an_input_failed(tiny_model, tmp
     assert len(list(read_prelabels(out))) > 100  # the good notice is written
     ok = CliRunner().invoke(app, [a for a in args if a != str(empty)])
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_folder_of_units_does_not_read_back_the_output_written_into_it(tiny_model, tmp_path):
+    folder = tmp_path / "units"
+    folder.mkdir()
+    _write_units_file(folder / "a.jsonl", [json.dumps(UNITS[1].to_dict(), ensure_ascii=False)])
+    out = folder / "pre.jsonl"
+    first = prelabel_files([folder], out, model_dir=tiny_model)
+    again = prelabel_files([folder], out, model_dir=tiny_model)  # pre.jsonl is there now
+    assert first.units_read == again.units_read == 1
+    assert [r["unit_id"] for r in read_prelabels(out)] == [UNITS[1].unit_id]

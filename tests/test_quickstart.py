@@ -33,6 +33,7 @@ def small_corpus(tmp_path: Path) -> tuple[Path, Path, tuple[Path, ...]]:
     new = tmp_path / "new"
     new.mkdir()
     shutil.copy(NEW_NOTICES / "04_nea_guoneng_zongtong_anquan_2021_108_dianli_huozai_html.txt", new)
+    (new / "empty.txt").write_text("")  # an unreadable input is said, and the rest goes on
     annotations = []
     for name in ("seed.jsonl",):
         rows = [
@@ -102,6 +103,9 @@ def _run_twice(studio_server, options, steps, tmp_path):
     assert f"{len(prelabels)} units pre-labelled; {len(prelabels)} predictions added" in (
         first_prelabel
     )
+    assert "1 inputs skipped (first: " in first_prelabel and "empty.txt: file is empty" in (
+        first_prelabel
+    )
 
     # the ML backend runs in the background, connected: a task opened gets its suggestion
     backend = report.backend
@@ -143,7 +147,8 @@ def _run_twice(studio_server, options, steps, tmp_path):
     # the same model version's predictions are there: the re-run says it added none
     prelabelled = next(done for done in rerun.steps if done.step is Step.PRELABEL).summary
     assert re.search(
-        r"^(\d+) units pre-labelled; 0 predictions added \(\1 already there\)$", prelabelled
+        r"^(\d+) units pre-labelled; 0 predictions added \(\1 already there\); 1 inputs skipped",
+        prelabelled,
     ), prelabelled
     # the re-run exported the same rows: the model trained from them is kept, so its
     # version is the same, and the backend serving it is kept, not restarted
