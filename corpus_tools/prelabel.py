@@ -33,7 +33,7 @@ from corpus_tools.model import Prediction, load_model, model_info, prediction_of
 from corpus_tools.model.context import heading_of, make_docs
 from corpus_tools.outputs import check_writable_file, replaced_on_success
 from corpus_tools.schema import Unit, UnitKind
-from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES
+from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES, unit_files_in
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "prelabel"
 CHUNK_SIZE = 1024
@@ -88,14 +88,9 @@ def _expand_folders(paths: Iterable[Path | str], *, output: Path | None) -> Iter
     own = output.resolve() if output is not None else None
     for path in iter_input_files(list(paths)):
         if path.is_dir():
-            unit_files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in UNIT_FILE_SUFFIXES
-                and not p.name.startswith(".")
-                and p.resolve() != own
-            )
+            unit_files = [
+                p for p in unit_files_in(path) if not p.name.startswith(".") and p.resolve() != own
+            ]
             yield from unit_files or [path]
         else:
             yield path
@@ -488,9 +483,10 @@ def prelabel_files(
                     progress(counts["written"])
         finally:
             writer.close()
-        if counts["read"] == 0 and errors:
+        nothing_read = counts["read"] == 0 and bool(errors)
+        if nothing_read:
             partial.unlink()
-    if counts["read"] == 0 and errors:
+    if nothing_read:
         raise CorpusToolsError(
             f"no units read: {errors[0]}"
             + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")

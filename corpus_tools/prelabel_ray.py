@@ -81,14 +81,14 @@ class UnitShards:
 def find_unit_shards(paths: Iterable[Path | str]) -> UnitShards:
     """Units files named or inside the named directories (sorted), and one
     error per path that holds none (the rest of the batch goes on)."""
-    from corpus_tools.prelabel import UNIT_FILE_SUFFIXES
+    from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES, unit_files_in
 
     found: dict[str, list[str]] = {suffix: [] for suffix in UNIT_FILE_SUFFIXES}
     errors: list[InputFileError] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in found)
+            files = unit_files_in(path)
             if not files:
                 errors.append(
                     InputFileError(

@@ -23,6 +23,13 @@ def output_format(path: Path) -> OutputFormat:
 UNIT_FILE_SUFFIXES = (".jsonl", ".parquet")
 
 
+def unit_files_in(folder: Path) -> list[Path]:
+    """The units files (`.jsonl`/`.parquet`) under `folder`, recursively, sorted."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in UNIT_FILE_SUFFIXES
+    )
+
+
 def write_units(units: Iterable[Unit], output: Path, *, fmt: OutputFormat | None = None) -> int:
     """Write units as JSON Lines, or Parquet when `output` ends in `.parquet`
     (or `fmt` says so: a temporary file's suffix says nothing)."""
