@@ -412,6 +412,17 @@ def read_prelabels(path: Path | str) -> Iterator[dict]:
 # ---------------------------------------------------------------- the stage
 
 
+def too_long_error(unit_id: str, length: int, limit: int) -> InputFileError:
+    """A unit longer than the model reads (spaCy's `max_length`): skipped by
+    name, by both engines, rather than failing the run."""
+    return InputFileError(
+        unit_id,
+        f"unit of {length:,} characters, more than any sentence "
+        f"(the model reads up to {limit:,}); skipped: is its source a "
+        "notice, and did `segment` cut it?",
+    )
+
+
 def prelabel_files(
     paths: Iterable[Path | str],
     output: Path | str,
@@ -447,12 +458,7 @@ def prelabel_files(
     def units() -> Iterator[Unit]:
         for item in iter_input_units(paths, output=output):
             if isinstance(item, Unit) and len(item.text) > nlp.max_length:
-                item = InputFileError(
-                    item.unit_id,
-                    f"unit of {len(item.text):,} characters, more than any sentence "
-                    f"(the model reads up to {nlp.max_length:,}); skipped: is its source a "
-                    "notice, and did `segment` cut it?",
-                )
+                item = too_long_error(item.unit_id, len(item.text), nlp.max_length)
             if isinstance(item, InputFileError):
                 errors.append(str(item))
                 if on_error is not None:

@@ -210,6 +210,10 @@ class _Labeller:
         from corpus_tools.schema import Unit, UnitKind
 
         units = [Unit.from_dict(row) for row in batch.to_pylist()]
+        limit = self.nlp.max_length
+        too_long = [(u.unit_id, len(u.text)) for u in units if len(u.text) > limit]
+        if too_long:  # skipped by name, as the local engine does, not failing the job
+            units = [u for u in units if len(u.text) <= limit]
         read, not_body = len(units), sum(u.kind != UnitKind.BODY for u in units)
         if self.body_only:
             units = [u for u in units if u.kind == UnitKind.BODY]
@@ -217,7 +221,7 @@ class _Labeller:
             units, predict_texts(self.nlp, _body_texts(units), _body_headings(units)), self.version
         )
         # Waited for, so the totals are complete when the dataset is written.
-        self.tally.add(read=read, not_body=not_body, written=len(records))
+        self.tally.add(read=read, not_body=not_body, written=len(records), too_long=too_long)
         return pa.Table.from_pylist(records, schema=self.schema)
 
 
@@ -226,14 +230,21 @@ class _Tally:
 
     def __init__(self) -> None:
         self.counts = {"read": 0, "not_body": 0, "written": 0}
+        self.too_long: list[tuple[str, int]] = []
 
-    def add(self, *, read: int, not_body: int, written: int) -> None:
+    def add(
+        self, *, read: int, not_body: int, written: int, too_long: list[tuple[str, int]]
+    ) -> None:
         self.counts["read"] += read
         self.counts["not_body"] += not_body
         self.counts["written"] += written
+        self.too_long.extend(too_long)
 
     def totals(self) -> dict[str, int]:
         return dict(self.counts)
+
+    def skipped_too_long(self) -> list[tuple[str, int]]:
+        return sorted(self.too_long)
 
 
 class _TallyClient:
@@ -242,10 +253,14 @@ class _TallyClient:
     def __init__(self, actor) -> None:
         self.actor = actor
 
-    def add(self, **counts: int) -> None:
+    def add(
+        self, *, read: int, not_body: int, written: int, too_long: list[tuple[str, int]]
+    ) -> None:
         import ray
 
-        ray.get(self.actor.add.remote(**counts))
+        ray.get(
+            self.actor.add.remote(read=read, not_body=not_body, written=written, too_long=too_long)
+        )
 
 
 # ---------------------------------------------------------------- output
@@ -349,13 +364,14 @@ def prelabel_files_ray(
     process is used as it is. Returns a `prelabel.PrelabelReport`; its
     `load_seconds` is the start-up (Ray up + model checked)."""
     from corpus_tools.model import load_model, model_info
-    from corpus_tools.prelabel import DEFAULT_MODEL_DIR, PrelabelReport
+    from corpus_tools.prelabel import DEFAULT_MODEL_DIR, PrelabelReport, too_long_error
 
     started = time.perf_counter()
     ray = import_ray()
     output = Path(output)
     model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    version = model_info(load_model(model_dir)).model_version  # a bad model fails here, once
+    nlp = load_model(model_dir)  # a bad model fails here, once
+    version, limit = model_info(nlp).model_version, nlp.max_length
     shards = find_unit_shards(paths)
     for error in shards.errors:
         if on_error is not None:
@@ -394,9 +410,14 @@ def prelabel_files_ray(
         except ray.exceptions.RayError as error:
             raise RayRunError(f"the Ray pre-labelling job failed: {_root_cause(error)}") from None
         counts = ray.get(tally.totals.remote())
+        too_long = ray.get(tally.skipped_too_long.remote())
     finally:
         if owns_ray:
             ray.shutdown()
+    skipped_units = [too_long_error(unit_id, length, limit) for unit_id, length in too_long]
+    for error in skipped_units:
+        if on_error is not None:
+            on_error(error)
     labelled_count = counts["written"] - (0 if body_only else counts["not_body"])
     return PrelabelReport(
         output=output,
@@ -405,7 +426,7 @@ def prelabel_files_ray(
         units_labelled=labelled_count,
         units_written=counts["written"],
         units_not_body=counts["not_body"],
-        errors=tuple(str(e) for e in shards.errors),
+        errors=tuple(str(e) for e in (*shards.errors, *skipped_units)),
         seconds=time.perf_counter() - started,
         load_seconds=load_seconds,
     )

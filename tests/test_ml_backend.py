@@ -123,6 +123,21 @@ def test_predict_gives_a_task_without_text_an_empty_prediction_and_goes_on(serve
     assert results[1]["result"]
 
 
+def test_a_text_longer_than_the_model_reads_gets_an_empty_prediction_not_a_500(tiny_model, caplog):
+    served = load_served_model(tiny_model)
+    served.nlp.max_length = 40  # stands in for spaCy's million characters
+    client, _ = _client(served)
+    tasks = [{"id": 1, "data": {"text": "要" * 41}}, {"id": 2, "data": {"text": TEXTS[0]}}]
+    with caplog.at_level("WARNING"):
+        response = client.post("/predict", json={"tasks": tasks})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results[0]["result"] == [] and results[1]["result"]
+    assert "task 1: its data.text has 41 characters, more than the model reads (40)" in (
+        caplog.text
+    )
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from corpus_tools.cli import app
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.prelabel import (
+    DEFAULT_MODEL_DIR,
     _parquet_schema,
     prelabel_files,
     read_prelabels,
@@ -123,6 +124,26 @@ def test_cli_engine_ray_body_only_from_a_directory_of_shards(local_ray, unit_fil
     assert_same_records(local, ray)
     assert {r["kind"] for r in ray.values()} == {"body"}
     assert f"{len(ray)} units pre-labelled ({len(ray)} written)" in result.output
+
+
+@pytest.mark.slow
+def test_a_unit_longer_than_the_model_reads_is_skipped_by_name(local_ray, tmp_path):
+    from corpus_tools.model import load_model
+    from corpus_tools.schema import Unit
+
+    limit = load_model(DEFAULT_MODEL_DIR).max_length
+    notice = next(SAMPLE_NOTICES.glob("*.txt"))
+    units = [u for u in iter_units([notice]) if not isinstance(u, Exception)][:20]
+    huge = Unit("doc:0999:x", "doc", 999, "body", "要" * (limit + 1))
+    units_file = tmp_path / "units.parquet"
+    write_units([*units, huge], units_file)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["prelabel", str(units_file), "-o", str(out), "--engine", "ray"])
+    assert result.exit_code == 1, result.output
+    assert f"doc:0999:x: unit of {limit + 1:,} characters" in result.output
+    assert "Traceback" not in result.output
+    written = by_unit_id(iter_shard_records(out))
+    assert written.keys() == {u.unit_id for u in units}
 
 
 @pytest.mark.slow

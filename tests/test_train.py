@@ -6,6 +6,7 @@ import json
 import pickle
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import spacy
@@ -757,3 +758,18 @@ def test_squared_hinge_loss_fits_linear_svms_whose_margins_are_stored_and_read(t
     assert loaded.batch_probabilities(probe) == pytest.approx(svm.batch_probabilities(probe))
     with pytest.raises(ModelError, match="loss must be one of log, squared_hinge"):
         CharNgramCats("c", ngram_range=[1, 2], C=1.0, balanced=True, weight=1.0, loss="huber")
+
+
+def test_the_model_records_the_export_as_named_not_this_machines_path(
+    tiny_export, tmp_path, monkeypatch
+):
+    # A model shipped in a repository is read on other machines: its config and
+    # meta name the export relative to where training ran, as it was given.
+    monkeypatch.chdir(tiny_export.parent)
+    out = tmp_path / "model"
+    train_model(Path(tiny_export.name), out, max_steps=2, select_rules=False)
+    config = (out / "config.cfg").read_text(encoding="utf-8")
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert f'export = "{tiny_export.name}"' in config
+    assert meta["corpus_tools"]["export"] == tiny_export.name
+    assert str(tiny_export.parent) not in config + json.dumps(meta)

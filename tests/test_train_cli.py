@@ -45,7 +45,7 @@ def test_evaluate_command_tables_and_json(tiny_model, tiny_export, tmp_path):
     assert result.exit_code == 0, result.output
     for expected in (
         "measure type",
-        "baseline F1",
+        "baseline",
         "macro-F1",
         "confusion matrix",
         "spans (exact match)",
@@ -308,3 +308,57 @@ def test_bad_paths_and_options_are_one_line_before_any_work(tiny_model, tiny_exp
         runner.invoke(app, ["evaluate", str(tmp_path / "none"), str(tiny_export)]),
         "give the path of one",
     )
+
+
+def test_evaluate_tables_read_in_an_80_column_terminal(tiny_model, tiny_export, tmp_path):
+    from rich.cells import cell_len
+
+    # notices named as the external ones are: long file stems
+    rows = [
+        {
+            "unit_id": f"ext:{i:04d}",
+            "doc_id": f"0{i % 2 + 1}_guowuyuan_anwei_2024_2_zhiben_gongjian_fangan_md",
+            "text": text,
+            "measure_type": label,
+            "spans": [],
+        }
+        for i, (text, label) in enumerate(
+            [
+                ("加强宣传教育。", "study_publicity"),
+                ("企业要整改隐患。", "risk_hazard"),
+                ("开展应急演练。", "emergency"),
+                ("建立检查制度。", "institution"),
+            ]
+        )
+    ]
+    gold = _write_gold(tmp_path / "external.jsonl", rows)
+    json_out = tmp_path / "scores.json"
+    narrow = CliRunner(env={"COLUMNS": "80"})
+    args = ["evaluate", str(tiny_model), str(tiny_export), "--gold", str(gold)]
+    result = narrow.invoke(app, [*args, "--json-out", str(json_out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    data = json.loads(json_out.read_text(encoding="utf-8"))
+    # every figure whole, in the row of its notice or label
+    for notice in data["per_notice"]:
+        # the first row a notice opens is in the macro-F1 table, the second in the spans'
+        macro_row, spans_row = [
+            line for line in lines if line.startswith(f" {notice['group'][:3]}")
+        ]
+        assert macro_row.split()[-6:-3] == [
+            str(notice["units"]),
+            str(notice["documents"]),
+            f"{notice['macro_f1']:.3f}",
+        ]
+        assert f"{notice['baseline_macro_f1']:.3f}" in macro_row
+        assert spans_row.split()[1:3] == [
+            f"{notice['accuracy']:.3f}",
+            f"{notice['baseline_accuracy']:.3f}",
+        ]
+    confusion_header = next(line for line in lines if "gold \\ predicted" in line)
+    labels = data["measure_type"]["labels"]
+    assert confusion_header.split()[3:] == [label[:4] for label in labels]
+    label_rows = [line for line in lines if line.startswith(" study_publicity ")]
+    assert label_rows, "a label cut short"
+    assert any("RESPONSIBLE_BODY" in line and "DEADLINE" in line for line in lines)

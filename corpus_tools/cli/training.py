@@ -160,8 +160,6 @@ def evaluate_command(
     """
     import json
 
-    from rich.table import Table
-
     from corpus_tools.model import evaluate_model
 
     if json_out is not None:  # before minutes of scoring, not after them
@@ -177,11 +175,10 @@ def evaluate_command(
     split = result.split
     out = Console()
     m, b = result.measure_type, result.baseline_measure_type
-    table = Table(
-        title=f"measure type — {result.model_version} on {split} ({result.n_units} units)"
+    table = _figures_table(
+        f"measure type — {result.model_version} on {split} ({result.n_units} units)",
+        ("label", "P", "R", "F1", "baseline\nP", "baseline\nR", "baseline\nF1", "support"),
     )
-    for column in ("label", "P", "R", "F1", "baseline P", "baseline R", "baseline F1", "support"):
-        table.add_column(column, justify="left" if column == "label" else "right")
     for label in m.labels:
         s = m.per_label[label]
         table.add_row(label, *_prf_cells(s), *_prf_cells(b.per_label.get(label)), str(s.support))
@@ -191,16 +188,18 @@ def evaluate_command(
     out.print(table)
     if baseline:
         out.print(f"baseline: {result.baseline_name}", highlight=False)
-    confusion = Table(title="confusion matrix (rows gold, columns predicted)")
-    confusion.add_column("gold \\ predicted")
-    for label in m.labels:
-        confusion.add_column(label[:8], justify="right")
+    # four letters a column, so ten labels fit beside the gold label in 80 columns
+    confusion = _figures_table(
+        "confusion matrix (rows gold, columns predicted)",
+        ("gold \\ predicted", *(label[:4] for label in m.labels)),
+    )
     for label, row in zip(m.labels, m.confusion, strict=True):
         confusion.add_row(label, *(str(n) if n else "·" for n in row))
     out.print(confusion)
-    spans = Table(title="spans (exact match)")
-    for column in ("label", "P", "R", "F1", "rules P", "rules R", "rules F1", "support"):
-        spans.add_column(column, justify="left" if column == "label" else "right")
+    spans = _figures_table(
+        "spans (exact match)",
+        ("label", "P", "R", "F1", "rules\nP", "rules\nR", "rules\nF1", "support"),
+    )
     for label, s in result.spans.per_label.items():
         r = result.rules_only_spans.per_label[label]
         spans.add_row(label, *_prf_cells(s), *_prf_cells(r), str(s.support))
@@ -213,8 +212,8 @@ def evaluate_command(
     )
     out.print(spans)
     if result.per_notice:
-        title = "per notice (measure-type macro-F1 beside the baseline)"
-        out.print(_group_table(title, "notice", result.per_notice))
+        for table in _group_tables("per notice", "notice", result.per_notice):
+            out.print(table)
     out.print(_coverage_table(result.coverage, result.baseline_coverage))
     if baseline:
         out.print(f"baseline fitted on: {', '.join(result.baseline_trained_on)}", highlight=False)
@@ -226,27 +225,94 @@ def evaluate_command(
         console.print(f"wrote {json_out}")
 
 
-def _group_table(title: str, name: str, groups) -> Any:
-    """Model beside baseline for each group (`GroupScores`); – where F1 is undefined."""
-    from rich.table import Table
+class _FiguresTable:
+    """A table whose first column names a thing and whose other columns hold
+    figures. Figures are never cut (`0.7…`) or wrapped; the name column gets the
+    width left and gives way with an ellipsis, so the tables read in an
+    80-column terminal as in a wide one."""
 
-    table = Table(title=title)
-    columns = (name, "units", "docs", "macro-F1", "baseline", "difference (95% CI)", "accuracy")
-    for column in columns + ("baseline acc.",) + tuple(f"{label} F1" for label in SPAN_LABELS):
-        table.add_column(column, justify="left" if column == name else "right")
+    def __init__(self, title: str, columns: tuple[str, ...]) -> None:
+        self.title = title
+        self.columns = columns
+        self.rows: list[tuple[str, ...] | None] = []  # None: a line between sections
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+    def add_section(self) -> None:
+        self.rows.append(None)
+
+    def __rich_console__(self, console, options):
+        from rich import box
+        from rich.cells import cell_len
+        from rich.table import Table
+
+        rows = [row for row in self.rows if row is not None]
+
+        def width(index: int) -> int:
+            cells = [self.columns[index], *(row[index] for row in rows)]
+            return max(cell_len(line) for cell in cells for line in cell.split("\n"))
+
+        figures = range(1, len(self.columns))
+        # each column after the first costs its figures and the two spaces
+        # between it and the one before; the table's two edges one space each
+        room = options.max_width - sum(width(i) + 2 for i in figures) - 2
+        table = Table(title=self.title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        table.add_column(self.columns[0], no_wrap=True, overflow="ellipsis", max_width=max(room, 6))
+        for index in figures:
+            table.add_column(self.columns[index], justify="right", no_wrap=True)
+        for row in self.rows:
+            if row is None:
+                table.add_section()
+            else:
+                table.add_row(*row)
+        yield table
+
+
+def _figures_table(title: str, columns: tuple[str, ...]) -> _FiguresTable:
+    return _FiguresTable(title, columns)
+
+
+def _group_tables(
+    title: str,
+    name: str,
+    groups,
+    *,
+    measure_summary: tuple[tuple[str, ...], ...] = (),
+    span_summary: tuple[tuple[str, ...], ...] = (),
+) -> tuple[Any, Any]:
+    """Model beside baseline for each group (`GroupScores`): measure-type macro-F1
+    in one table, accuracy and span F1 in a second (– where F1 is undefined), each
+    narrow enough for a terminal; the summaries are rows added under a line."""
+    measure = _figures_table(
+        f"{title}: measure-type macro-F1",
+        (name, "units", "docs", "model", "baseline", "difference (95% CI)"),
+    )
+    spans = _figures_table(
+        f"{title}: accuracy and span F1",
+        (name, "accuracy", "baseline", *SPAN_LABELS),
+    )
     for g in groups:
-        table.add_row(
+        measure.add_row(
             g.group,
             str(g.units),
             str(g.documents),
             f"{g.macro_f1:.3f}",
             f"{g.baseline_macro_f1:.3f}",
             _difference_cell(g.macro_f1 - g.baseline_macro_f1, g.difference_interval),
+        )
+        spans.add_row(
+            g.group,
             f"{g.accuracy:.3f}",
             f"{g.baseline_accuracy:.3f}",
             *(f"{g.span_f1[label]:.2f}" if label in g.span_f1 else "–" for label in SPAN_LABELS),
         )
-    return table
+    for table, summary in ((measure, measure_summary), (spans, span_summary)):
+        if summary:
+            table.add_section()
+        for row in summary:
+            table.add_row(*row)
+    return measure, spans
 
 
 def _coverage_table(coverage, baseline_coverage) -> Any:
@@ -306,42 +372,42 @@ def _print_cross_validation(
             model_dir, export_dir, group_by=group_by, folds=folds, progress=advance
         )
     out = Console()
-    table = _group_table(
-        f"grouped cross-validation by {group_by}: {result.n_groups} groups, "
-        f"{result.folds} folds, {result.n_units} units",
+    m, b = result.measure_type, result.baseline_measure_type
+    mean_difference = result.mean_group_macro_f1 - result.mean_group_baseline_macro_f1
+    tables = _group_tables(
+        f"grouped cross-validation by {group_by} ({result.n_groups} groups, "
+        f"{result.folds} folds, {result.n_units} units)",
         "group",
         result.groups,
-    )
-    table.add_section()
-    table.add_row(
-        "mean over groups",
-        "",
-        "",
-        f"{result.mean_group_macro_f1:.3f}",
-        f"{result.mean_group_baseline_macro_f1:.3f}",
-        _difference_cell(
-            result.mean_group_macro_f1 - result.mean_group_baseline_macro_f1,
-            result.mean_group_difference_interval,
+        measure_summary=(
+            (
+                "mean over groups",
+                "",
+                "",
+                f"{result.mean_group_macro_f1:.3f}",
+                f"{result.mean_group_baseline_macro_f1:.3f}",
+                _difference_cell(mean_difference, result.mean_group_difference_interval),
+            ),
+            (
+                "pooled",
+                str(result.n_units),
+                "",
+                f"{m.macro_f1:.3f}",
+                f"{b.macro_f1:.3f}",
+                f"{m.macro_f1 - b.macro_f1:+.3f}",
+            ),
         ),
-        "",
-        "",
-        "",
-        "",
-        "",
+        span_summary=(
+            (
+                "pooled",
+                f"{m.accuracy:.3f}",
+                f"{b.accuracy:.3f}",
+                *(f"{result.spans.per_label[label].f1:.2f}" for label in SPAN_LABELS),
+            ),
+        ),
     )
-    m, b = result.measure_type, result.baseline_measure_type
-    table.add_row(
-        "pooled",
-        str(result.n_units),
-        "",
-        f"{m.macro_f1:.3f}",
-        f"{b.macro_f1:.3f}",
-        f"{m.macro_f1 - b.macro_f1:+.3f}",
-        f"{m.accuracy:.3f}",
-        f"{b.accuracy:.3f}",
-        *(f"{result.spans.per_label[label].f1:.2f}" for label in SPAN_LABELS),
-    )
-    out.print(table)
+    for table in tables:
+        out.print(table)
     out.print(
         f"baseline: {result.baseline_name}; spans pooled, rules alone: "
         + ", ".join(

@@ -99,9 +99,9 @@ class TrainResult:
         return data
 
 
-def _schema_overrides(export_dir: Path, seed: int) -> dict[str, Any]:
+def _schema_overrides(export_named: str, seed: int) -> dict[str, Any]:
     return {
-        "paths.export": str(export_dir),
+        "paths.export": export_named,
         "system.seed": seed,
         "initialize.components.textcat.labels": list(MEASURE_TYPES),
         "components.crf_spans.labels": list(SPAN_LABELS),
@@ -167,6 +167,10 @@ def train_model(
     from spacy.util import fix_random_seed, load_config, registry, resolve_dot_names
 
     started = time.perf_counter()
+    # The model's config and meta record the export as it was named (a relative
+    # path stays relative, as `spacy train` records its paths), not this
+    # machine's absolute path; the reading below resolves it.
+    export_named = Path(export_dir).as_posix()
     export_dir = Path(export_dir).resolve()
     output_dir = Path(output_dir)
     _check_output_dir(output_dir)
@@ -179,7 +183,7 @@ def train_model(
     config_path = Path(config_path) if config_path else DEFAULT_CONFIG
     if not config_path.is_file():
         raise ModelError(f"{config_path}: no such training config")
-    all_overrides = _schema_overrides(export_dir, seed) | dict(overrides or {})
+    all_overrides = _schema_overrides(export_named, seed) | dict(overrides or {})
     if whole_corpus:
         all_overrides["corpora.train.split"] = ",".join(dataset)
         select_rules = False
@@ -283,7 +287,7 @@ def train_model(
                 "model_version": model_version,
                 "measure_types": list(MEASURE_TYPES),
                 "span_labels": list(SPAN_LABELS),
-                "export": str(export_dir),
+                "export": export_named,
                 "trained_on": sorted(dataset) if whole_corpus else ["train"],
                 "seed": seed,
                 "best_step": best_step,

@@ -145,7 +145,10 @@ def predict_tasks(served: ServedModel, tasks: list[Any]) -> list[dict[str, Any]]
         else None
         for task in tasks
     ]
-    usable = [i for i, text in enumerate(texts) if isinstance(text, str) and text]
+    limit = served.nlp.max_length
+    # a text longer than the model reads would fail the whole batch: it gets an
+    # empty prediction, the rest of the batch its predictions
+    usable = [i for i, text in enumerate(texts) if isinstance(text, str) and 0 < len(text) <= limit]
     headings = [task_heading(tasks[i]["data"]) for i in usable]
     predictions = dict(
         zip(
@@ -158,7 +161,13 @@ def predict_tasks(served: ServedModel, tasks: list[Any]) -> list[dict[str, Any]]
     for i, task in enumerate(tasks):
         prediction = predictions.get(i)
         if prediction is None:
-            log.warning("task %s has no data.text; returned an empty prediction", _task_id(task))
+            text = texts[i]
+            reason = (
+                f"its data.text has {len(text):,} characters, more than the model reads ({limit:,})"
+                if isinstance(text, str) and len(text) > limit
+                else "it has no data.text"
+            )
+            log.warning("task %s: %s; returned an empty prediction", _task_id(task), reason)
             results.append({"result": [], "score": 0.0, "model_version": served.model_version})
             continue
         row = {
