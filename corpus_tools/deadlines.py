@@ -131,17 +131,20 @@ def _month_end(year: int, month: int) -> date:
 
 
 class _Ctx:
-    """The reference date a yearless expression is resolved against."""
+    """The reference a yearless expression is resolved against: the notice's
+    date, or where the notice gives no date its year alone (`year`), which
+    resolves `年底前` and `10月底前` but nothing that counts from a day."""
 
-    def __init__(self, ref: date | None) -> None:
+    def __init__(self, ref: date | None, year: int | None = None) -> None:
         self.ref = ref
+        self.ref_year = ref.year if ref else year
 
     def year(self, m: re.Match) -> int | None:
         if m.group("y"):
             return cn_to_int(m.group("y"))
-        if self.ref is None:
+        if self.ref_year is None:
             return None
-        return self.ref.year + (1 if m.group("ry") in ("明", "次") else 0)
+        return self.ref_year + (1 if m.group("ry") in ("明", "次") else 0)
 
     def roll(self, m: re.Match, build: Callable[[int], date]) -> date | None:
         """Build the date in the resolved year; a yearless date already past
@@ -226,6 +229,10 @@ def _today(m: re.Match, c: _Ctx) -> tuple[date | None, date | None]:
     return c.ref, None
 
 
+def _this_month(m: re.Match, c: _Ctx) -> tuple[date | None, date | None]:
+    return (_month_end(c.ref.year, c.ref.month), None) if c.ref else (None, None)
+
+
 _HOLIDAYS = "|".join(sorted(SOLAR_HOLIDAYS, key=len, reverse=True))
 
 # (pattern over the cleaned expression without its "by" marker, handler)
@@ -241,6 +248,7 @@ _POINT_PATTERNS: tuple[tuple[re.Pattern, _Handler], ...] = tuple(
         (rf"^{_YEAR}(?P<hol>{_HOLIDAYS})$", _solar_holiday),
         (r"^(?P<y>\d{4})年度?$", _whole_year),
         (r"^(?:即日|今日|今天|发文之日|印发之日)$", _today),
+        (r"^(?:本|当)月份?(?:底|末)$", _this_month),
     )
 )
 _RELATIVE = re.compile(rf"^(?P<n>{_NUM})(?P<u>小时|日|天|周|星期|个月|年)(?:内|之内|以内)$")
@@ -272,11 +280,15 @@ def _parse_date(value: date | str | None) -> date | None:
         return None
 
 
-def normalise(text: str, *, notice_date: date | str | None) -> Normalised:
+def normalise(
+    text: str, *, notice_date: date | str | None, notice_year: int | None = None
+) -> Normalised:
     """Normalise one deadline expression against the notice's date (ISO string
-    or `date`; None → only expressions that carry their own year resolve)."""
+    or `date`). Without a date, `notice_year` (`notice_year_of`) resolves what
+    needs only a year; with neither, only expressions that carry their own
+    year resolve."""
     ref = _parse_date(notice_date)
-    ctx = _Ctx(ref)
+    ctx = _Ctx(ref, notice_year)
     expr = _clean(text)
     if not expr:
         return Normalised()
@@ -316,10 +328,43 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def deadline_for(text: str, start: int, end: int, *, notice_date: date | str | None) -> Deadline:
+def deadline_for(
+    text: str,
+    start: int,
+    end: int,
+    *,
+    notice_date: date | str | None,
+    notice_year: int | None = None,
+) -> Deadline:
     """The prelabel record's deadline item for a `DEADLINE` span."""
-    n = normalise(text, notice_date=notice_date)
+    n = normalise(text, notice_date=notice_date, notice_year=notice_year)
     return Deadline(text, start, end, n.date, n.date_start, n.relative)
+
+
+_NUMBER_YEAR = re.compile(r"[〔\[［(（]\s*((?:19|20)\d{2})\s*[〕\]］)）]")
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_DOC_ID_YEAR = re.compile(r"#((?:19|20)\d{2})(?:-\d+)?$")
+
+
+def notice_year_of(
+    *, date: str | None, doc_number: str, title: str, doc_id: str = ""
+) -> int | None:
+    """The year a notice's yearless deadlines count in: its date's, else its
+    文号's (`晋政发〔2017〕1号`), else the first year its title names
+    (`关于做好2017年安全生产工作的通知`: the year the notice plans), else the
+    year `segment` gave a notice of a multi-notice file (`stem#2010`)."""
+    parsed = _parse_date(date)
+    if parsed is not None:
+        return parsed.year
+    for pattern, source in (
+        (_NUMBER_YEAR, doc_number),
+        (_TITLE_YEAR, title),
+        (_DOC_ID_YEAR, doc_id),
+    ):
+        found = pattern.search(source or "")
+        if found:
+            return int(found.group(1))
+    return None
 
 
 # ---------------------------------------------------------------- finders
@@ -330,7 +375,7 @@ _M = rf"(?:{_NUM})\s*月\s*"
 _D = rf"(?:{_NUM})\s*[日号]\s*"
 _BY = r"(?:之前|以前|前)"
 _POINT = (
-    rf"(?:{_Y}?(?:年底|年末|底)"
+    rf"(?:{_Y}?(?:年底|年末)|{_Y}(?:底|末)|(?:本|当)月份?(?:底|末)"
     rf"|{_Y}?{_M}(?:{_D}|份?(?:底|末|上旬|中旬|下旬))"
     rf"|{_Y}?(?:上|下)半年"
     rf"|{_Y}?第?[1-4一二三四]季度(?:末|底)?"

@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from corpus_tools.deadlines import deadline_for
+from corpus_tools.deadlines import deadline_for, notice_year_of
 from corpus_tools.engines import Engine
 from corpus_tools.errors import CorpusToolsError, InputFileError
 from corpus_tools.model import Prediction, load_model, model_info, prediction_of
@@ -170,8 +170,13 @@ def record_of(unit: Unit, prediction: Prediction, model_version: str) -> dict:
         {"start": s, "end": e, "label": label, "text": text, "score": score}
         for s, e, label, text, score in prediction.spans
     ]
+    year = notice_year_of(
+        date=unit.date, doc_number=unit.doc_number, title=unit.title, doc_id=unit.doc_id
+    )
     deadlines = [
-        deadline_for(span["text"], span["start"], span["end"], notice_date=unit.date).to_dict()
+        deadline_for(
+            span["text"], span["start"], span["end"], notice_date=unit.date, notice_year=year
+        ).to_dict()
         for span in spans
         if span["label"] == "DEADLINE"
     ]

@@ -13,6 +13,7 @@ from corpus_tools.deadlines import (
     find_deadlines,
     find_frequencies,
     normalise,
+    notice_year_of,
 )
 
 # (expression as it stands in the source, notice date, date, date_start, relative)
@@ -112,6 +113,53 @@ def test_not_normalisable_gives_null(text):
     assert got.date is None and got.relative is None
 
 
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("年底前", "2017-12-31"),
+        ("10月底前", "2017-10-31"),
+        ("年内", "2017-12-31"),
+        ("明年底前", "2018-12-31"),
+    ],
+)
+def test_a_notice_with_a_year_but_no_date_resolves_what_needs_only_the_year(text, date):
+    assert normalise(text, notice_date=None, notice_year=2017).date == date
+
+
+@pytest.mark.parametrize("text", ["春节前", "本月底前", "即日起至本月底", "自即日起"])
+def test_what_counts_from_a_day_needs_the_notice_date(text):
+    got = normalise(text, notice_date=None, notice_year=2017)
+    assert got.date is None and got.date_start is None
+
+
+def test_this_month_is_the_notice_dates_month():
+    assert normalise("本月底前", notice_date="2024-01-11").date == "2024-01-31"
+    got = normalise("自即日起至本月底", notice_date="2024-01-11")
+    assert (got.date_start, got.date) == ("2024-01-11", "2024-01-31")
+
+
+@pytest.mark.parametrize(
+    ("date", "doc_number", "title", "year"),
+    [
+        ("2019-02-01", "晋政发〔2017〕1号", "", 2019),  # the date first
+        (None, "晋政发〔2017〕1号", "关于做好2018年安全生产工作的通知", 2017),
+        (None, "晋政发[2016]3号", "", 2016),
+        (None, "", "关于做好2018年安全生产工作的通知", 2018),
+        (None, "", "关于加强冬季安全生产工作的通知", None),
+    ],
+)
+def test_notice_year_of(date, doc_number, title, year):
+    assert notice_year_of(date=date, doc_number=doc_number, title=title) == year
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "year"),
+    [("003_5b1f#2010", 2010), ("003_5b1f#2024-2", 2024), ("01_plan", None), ("a#b", None)],
+)
+def test_notice_year_of_a_notice_in_a_multi_notice_file(doc_id, year):
+    assert notice_year_of(date=None, doc_number="", title="", doc_id=doc_id) == year
+
+
 def test_start_alone_is_a_start_without_date():
     got = normalise("自4月8日起", notice_date="2024-03-24")
     assert got.date is None and got.date_start == "2024-04-08"
@@ -148,6 +196,9 @@ def test_cn_to_int(token, value):
         ("从即日起至春节前，各级各有关部门要开展检查。", ["从即日起至春节前"]),
         ("限期整改，及时销号。", []),
         ("三年行动，为期一年。", []),
+        ("自即日起至本月底，在全公司开展排查。", ["自即日起至本月底"]),
+        ("各单位要于本月底前上报。", ["本月底前"]),
+        ("月底前完成。", []),  # no month named: not the year's end either
     ],
 )
 def test_find_deadlines(text, found):

@@ -327,3 +327,19 @@ def test_a_folder_of_units_does_not_read_back_the_output_written_into_it(tiny_mo
     again = prelabel_files([folder], out, model_dir=tiny_model)  # pre.jsonl is there now
     assert first.units_read == again.units_read == 1
     assert [r["unit_id"] for r in read_prelabels(out)] == [UNITS[1].unit_id]
+
+
+def test_a_dateless_notice_dates_its_deadlines_by_its_year(tmp_path):
+    # Seven of the Shanxi notices give no date; their 文号 (晋政发〔2017〕1号) or the
+    # year `segment` gave them (`003_…#2010`) tells the year a 年底前 falls in.
+    out = tmp_path / "o.jsonl"
+    prelabel_files([SAMPLE_NOTICES / "003_5b1f32f4b5edf1e8.txt"], out)
+    records = {r["unit_id"]: r for r in read_prelabels(out)}
+    for unit_id, year in (
+        ("003_5b1f32f4b5edf1e8#2010:0074:a40f54e8", 2010),
+        ("003_5b1f32f4b5edf1e8#2011:0062:4282e6a3", 2011),
+    ):
+        record = records[unit_id]
+        assert record["date"] is None
+        deadline = next(d for d in record["deadlines"] if d["text"] == "年底前")
+        assert deadline["date"] == f"{year}-12-31"

@@ -274,8 +274,8 @@ def _deadlines_html(rows: pl.DataFrame) -> str:
         f"{table_html(dated, limit=200, test_id='deadlines-dated')}</details>"
         f"<h3>Deadlines not on the timeline ({unplaced.height})</h3>"
         '<p class="note">Relative deadlines (<code>3个月内</code>: a duration, no date) and expressions '
-        "the normaliser could not resolve (<code>汛期前</code>, a yearless <code>年底前</code> "
-        "in a notice with no date); none is dropped.</p>"
+        "the normaliser could not resolve (<code>汛期前</code>; a <code>年底前</code> in a notice "
+        "that gives no year in its date, 文号 or title); none is dropped.</p>"
         + table_html(unplaced, limit=500, test_id="deadlines-unplaced")
     )
 

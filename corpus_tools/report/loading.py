@@ -274,7 +274,7 @@ def _gold_frame(
     frame: pl.DataFrame, measure_names: list[str], span_names: list[str]
 ) -> pl.DataFrame:
     """An export's rows as units: class ids → names, deadlines normalised."""
-    from corpus_tools.deadlines import normalise
+    from corpus_tools.deadlines import normalise, notice_year_of
 
     frame = frame.rename({"id": "unit_id"}).with_columns(
         pl.col("measure_type").replace_strict(
@@ -294,9 +294,15 @@ def _gold_frame(
 
     def deadlines(row: dict) -> list[dict]:
         found = []
+        year = notice_year_of(
+            date=row["date"],
+            doc_number=row["doc_number"] or "",
+            title=row["title"] or "",
+            doc_id=row["doc_id"],
+        )
         for span in row["spans"] or ():
             if span["label"] == "DEADLINE":
-                n = normalise(span["text"], notice_date=row["date"])
+                n = normalise(span["text"], notice_date=row["date"], notice_year=year)
                 found.append(
                     {
                         "text": span["text"],
@@ -308,7 +314,7 @@ def _gold_frame(
         return found
 
     return frame.with_columns(
-        pl.struct("spans", "date")
+        pl.struct("spans", "date", "doc_number", "title", "doc_id")
         .map_elements(deadlines, return_dtype=UNIT_SCHEMA["deadlines"])
         .alias("deadlines")
     )
