@@ -460,19 +460,41 @@ def prelabel_files(
     counts = {"read": 0, "skipped": 0, "labelled": 0, "written": 0}
     errors: list[str] = []
 
+    def report(error: InputFileError) -> None:
+        errors.append(str(error))
+        if on_error is not None:
+            on_error(error)
+
     def units() -> Iterator[Unit]:
+        # two inputs holding the same units (a notice and its segmented copy,
+        # overlapping units files) would write each twice: kept once, summed up
+        seen: set[str] = set()
+        repeated: list[str] = []
         for item in iter_input_units(paths, output=output):
             if isinstance(item, Unit) and len(item.text) > nlp.max_length:
                 item = too_long_error(item.unit_id, len(item.text), nlp.max_length)
             if isinstance(item, InputFileError):
-                errors.append(str(item))
-                if on_error is not None:
-                    on_error(item)
+                report(item)
                 continue
+            if item.unit_id in seen:
+                repeated.append(item.unit_id)
+                continue
+            seen.add(item.unit_id)
             counts["read"] += 1
             if item.kind != UnitKind.BODY:
                 counts["skipped"] += 1
             yield item
+        if repeated:
+            report(
+                InputFileError(
+                    repeated[0],
+                    f"and {len(repeated) - 1} more units were read twice (the same unit_id): "
+                    "each is written once; do two inputs hold the same notices?"
+                    if len(repeated) > 1
+                    else "read twice (the same unit_id): written once; do two inputs hold "
+                    "the same notices?",
+                )
+            )
 
     # the output is replaced when the run ends, so a run that reads nothing or
     # is interrupted leaves the previous pre-labels as they were

@@ -343,3 +343,20 @@ def test_a_dateless_notice_dates_its_deadlines_by_its_year(tmp_path):
         assert record["date"] is None
         deadline = next(d for d in record["deadlines"] if d["text"] == "年底前")
         assert deadline["date"] == f"{year}-12-31"
+
+
+def test_units_read_twice_are_written_once_and_named(tiny_model, tmp_path):
+    units = tmp_path / "units.jsonl"
+    _write_units_file(units, [json.dumps(u.to_dict(), ensure_ascii=False) for u in UNITS])
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(units.read_bytes())
+    errors = []
+    out = tmp_path / "o.jsonl"
+    report = prelabel_files([units, copy], out, model_dir=tiny_model, on_error=errors.append)
+    written = [r["unit_id"] for r in read_prelabels(out)]
+    assert written == [u.unit_id for u in UNITS]
+    assert report.units_written == len(UNITS)
+    assert [str(e) for e in errors] == [
+        f"{UNITS[0].unit_id}: and {len(UNITS) - 1} more units were read twice (the same "
+        "unit_id): each is written once; do two inputs hold the same notices?"
+    ]

@@ -313,6 +313,18 @@ def test_a_file_named_twice_counts_once(tmp_path):
     assert twice.units == 1 and not twice.problems
 
 
+def test_two_inputs_holding_the_same_units_count_each_unit_once(tmp_path):
+    rows = [record("u-1", "开展执法检查。", "enforcement"), record("u-2", "加强培训。", "training")]
+    first = write_jsonl(tmp_path / "p.jsonl", rows)
+    copy = write_jsonl(tmp_path / "p-copy.jsonl", [*rows, record("u-3", "开展演练。", "emergency")])
+    result = build_report([first, copy], tmp_path / "report")
+    assert result.units == 3
+    assert result.problems == (
+        f"{copy}: 2 units already read from an earlier input (the same unit_id, e.g. u-1); "
+        "each is counted once: do two inputs hold the same notices?",
+    )
+
+
 def test_prelabel_parquet_input_and_the_aliases_flag(tmp_path):
     from corpus_tools.prelabel import WRITERS
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -453,4 +453,33 @@ def load_units(paths: list[Path], *, on_rows: Callable[[int], None] | None = Non
             problems.append(InputFileError(str(path), f"cannot be read as {kind.value} ({error})"))
         inputs.append(InputSummary(path, kind, units, counted["rows"], bad))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=UNIT_SCHEMA)
+    frame, inputs = _counted_once(frame, inputs, problems)
     return LoadedUnits(frame, tuple(inputs), tuple(problems))
+
+
+def _counted_once(
+    frame: pl.DataFrame, inputs: list[InputSummary], problems: list[InputFileError]
+) -> tuple[pl.DataFrame, list[InputSummary]]:
+    """Each unit once: two inputs holding the same units (a prelabel file and its
+    copy, two overlapping runs) would count them double in every chart. The
+    input that repeats them is named; its summary counts what was kept."""
+    first = pl.col("unit_id").is_first_distinct()
+    repeated = frame.filter(~first)
+    if repeated.height == 0:
+        return frame, inputs
+    dropped: dict[str, int] = {}
+    for (source,), group in repeated.group_by("input", maintain_order=True):
+        dropped[source] = group.height
+        problems.append(
+            InputFileError(
+                source,
+                f"{group.height} units already read from an earlier input (the same unit_id, "
+                f"e.g. {group['unit_id'][0]}); each is counted once: do two inputs hold the "
+                "same notices?",
+            )
+        )
+    inputs = [
+        replace(summary, units=summary.units - dropped.get(str(summary.path), 0))
+        for summary in inputs
+    ]
+    return frame.filter(first), inputs
