@@ -31,6 +31,7 @@ from corpus_tools.engines import Engine
 from corpus_tools.errors import CorpusToolsError, InputFileError
 from corpus_tools.model import Prediction, load_model, model_info, prediction_of
 from corpus_tools.model.context import heading_of, make_docs
+from corpus_tools.model.loading import model_version_of
 from corpus_tools.outputs import check_writable_file, replaced_on_success
 from corpus_tools.schema import Unit, UnitKind
 from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES, unit_files_in
@@ -252,6 +253,17 @@ def _body_headings(chunk: list[Unit]) -> list[str]:
     return [heading_of(u.section_path) for u in chunk if u.kind == UnitKind.BODY]
 
 
+def prelabel_version(nlp, model_dir: Path | str | None) -> str:
+    """The records' `model_version`: name-version and a hash of the model's files
+    (`model_version_of`, as the ML backend names it), so a model retrained with
+    the default name and version is another version and `--push` adds its
+    predictions instead of taking them for ones already there."""
+    source = model_dir or getattr(nlp, "path", None)  # spaCy keeps where it loaded from
+    if source is None:  # a model built in memory has no files to hash
+        return model_info(nlp).model_version
+    return model_version_of(Path(source))
+
+
 def prelabel_units(
     units: Iterable[Unit],
     nlp,
@@ -267,7 +279,7 @@ def prelabel_units(
     With `n_process > 1` chunks go to a pool of workers, at most two per
     worker in flight, so the input is read only as fast as it is labelled.
     """
-    version = model_info(nlp).model_version
+    version = prelabel_version(nlp, model_dir)
     if body_only:
         units = (u for u in units if u.kind == UnitKind.BODY)
     chunks = _chunks(units, chunk_size)
@@ -533,7 +545,7 @@ def prelabel_files(
         )
     return PrelabelReport(
         output=output,
-        model_version=model_info(nlp).model_version,
+        model_version=prelabel_version(nlp, model_dir),
         units_read=counts["read"],
         units_labelled=counts["labelled"],
         units_written=counts["written"],

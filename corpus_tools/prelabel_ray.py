@@ -191,14 +191,14 @@ class _Labeller:
     """A Ray actor's labeller: loads the model once, then turns each batch of
     unit rows into a batch of prelabel records (the local engine's code)."""
 
-    def __init__(self, *, archive: _ArchiveRef, body_only: bool, tally) -> None:
+    def __init__(self, *, archive: _ArchiveRef, version: str, body_only: bool, tally) -> None:
         import ray
 
-        from corpus_tools.model import load_model, model_info
+        from corpus_tools.model import load_model
         from corpus_tools.prelabel import _parquet_schema
 
         self.nlp = load_model(unpack_model(ray.get(archive.ref)))
-        self.version = model_info(self.nlp).model_version
+        self.version = version  # the driver's, from the model's own directory
         self.schema = _parquet_schema()
         self.body_only = body_only
         self.tally = tally
@@ -363,15 +363,20 @@ def prelabel_files_ray(
     this machine's) and stopped afterwards; an already running Ray in this
     process is used as it is. Returns a `prelabel.PrelabelReport`; its
     `load_seconds` is the start-up (Ray up + model checked)."""
-    from corpus_tools.model import load_model, model_info
-    from corpus_tools.prelabel import DEFAULT_MODEL_DIR, PrelabelReport, too_long_error
+    from corpus_tools.model import load_model
+    from corpus_tools.prelabel import (
+        DEFAULT_MODEL_DIR,
+        PrelabelReport,
+        prelabel_version,
+        too_long_error,
+    )
 
     started = time.perf_counter()
     ray = import_ray()
     output = Path(output)
     model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
     nlp = load_model(model_dir)  # a bad model fails here, once
-    version, limit = model_info(nlp).model_version, nlp.max_length
+    version, limit = prelabel_version(nlp, model_dir), nlp.max_length
     shards = find_unit_shards(paths)
     for error in shards.errors:
         if on_error is not None:
@@ -397,6 +402,7 @@ def prelabel_files_ray(
             _Labeller,
             fn_constructor_kwargs={
                 "archive": _ArchiveRef(ray.put(model_archive(model_dir))),
+                "version": version,
                 "body_only": body_only,
                 "tally": _TallyClient(tally),
             },

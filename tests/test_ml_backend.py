@@ -17,12 +17,12 @@ from conftest import annotated_task
 from starlette.testclient import TestClient
 
 from corpus_tools.label_config import sentence_tagging_config
+from corpus_tools.model.loading import model_version_of
 from corpus_tools.schema import MEASURE_TYPES, SPAN_LABELS
 from corpus_tools.studio.ml_backend import (
     BackendState,
     create_app,
     load_served_model,
-    model_version_of,
 )
 from corpus_tools.studio.ports import free_port
 from corpus_tools.studio.retraining import RetrainOutcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import SAMPLE_NOTICES
@@ -56,7 +57,7 @@ def check_record(record: dict) -> None:
     assert [(d["start"], d["end"]) for d in record["deadlines"]] == deadline_spans
     for d in record["deadlines"]:
         assert set(d) == {"text", "start", "end", "date", "date_start", "relative"}
-    assert record["model_version"] == "zh_worksafety_prelabel-0.1.0"
+    assert record["model_version"].startswith("zh_worksafety_prelabel-0.1.0")
 
 
 def test_prelabel_units_body_only_with_schema(tiny_model):
@@ -360,3 +361,22 @@ def test_units_read_twice_are_written_once_and_named(tiny_model, tmp_path):
         f"{UNITS[0].unit_id}: and {len(UNITS) - 1} more units were read twice (the same "
         "unit_id): each is written once; do two inputs hold the same notices?"
     ]
+
+
+def test_records_name_the_model_by_its_files_as_the_ml_backend_does(tiny_model, tmp_path):
+    from corpus_tools.model.loading import model_version_of
+
+    units = tmp_path / "units.jsonl"
+    _write_units_file(units, [json.dumps(u.to_dict(), ensure_ascii=False) for u in UNITS])
+    report = prelabel_files([units], tmp_path / "a.jsonl", model_dir=tiny_model)
+    assert report.model_version == model_version_of(tiny_model)
+    assert report.model_version.startswith("zh_worksafety_prelabel-0.1.0+")
+    body = [r for r in read_prelabels(tmp_path / "a.jsonl") if r["measure_type"]]
+    assert {r["model_version"] for r in body} == {report.model_version}
+    # a model retrained with the default name and version is another version:
+    # `--push` then adds its predictions instead of skipping them as known
+    retrained = tmp_path / "retrained"
+    shutil.copytree(tiny_model, retrained)
+    weights = retrained / "char_ngram_cats" / "weights.npz"
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    assert model_version_of(retrained) != report.model_version

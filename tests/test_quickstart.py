@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from corpus_tools import studio
+from corpus_tools.model.loading import model_version_of
 from corpus_tools.quickstart import Step, run_quickstart
 from corpus_tools.studio.backend_process import backend_status, stop_backend
 from corpus_tools.studio.client import checked_client
-from corpus_tools.studio.ml_backend import model_version_of
 from corpus_tools.studio.projects import find_project
 from tests.conftest import NEW_NOTICES, PROJECT_ROOT, SAMPLE_NOTICES
 

@@ -773,3 +773,40 @@ def test_the_model_records_the_export_as_named_not_this_machines_path(
     assert f'export = "{tiny_export.name}"' in config
     assert meta["corpus_tools"]["export"] == tiny_export.name
     assert str(tiny_export.parent) not in config + json.dumps(meta)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            {"training.dropuot": 0.1},
+            r"\[training\] has no setting 'dropuot'.*did you mean 'dropout'",
+        ),
+        ({"foo.bar": 1}, r"the config has no section \[foo\]; it has components"),
+        ({"components.crf_spans.c3": 0.1}, r"\[components.crf_spans\] has no setting 'c3'"),
+        ({"components.crf_spans.c2": "abc"}, r"a setting does not validate \(crf_spans -> c2"),
+    ],
+)
+def test_a_bad_override_is_one_clear_error(tiny_export, tmp_path, override, message):
+    # spaCy would train with a mistyped setting added and ignored, or fail with a
+    # traceback when the config is resolved
+    with pytest.raises(ModelError, match=message) as caught:
+        train_model(tiny_export, tmp_path / "m", max_steps=1, overrides=override)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "m" / "meta.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("split", "fix"),
+    [
+        ("dev", "did you mean --split validation?"),
+        ("tset", "did you mean --split test?"),
+        ("holdout", "pass one of those, or re-export with a holdout share"),
+    ],
+)
+def test_an_unknown_split_names_the_ones_there_and_the_likely_fix(
+    tiny_model, tiny_export, split, fix
+):
+    with pytest.raises(ExportError, match="no '" + split + "' split") as caught:
+        evaluate_model(tiny_model, tiny_export, split=split, baseline=False)
+    assert "it has: " in str(caught.value) and fix in str(caught.value)

@@ -362,3 +362,22 @@ def test_evaluate_tables_read_in_an_80_column_terminal(tiny_model, tiny_export, 
     label_rows = [line for line in lines if line.startswith(" study_publicity ")]
     assert label_rows, "a label cut short"
     assert any("RESPONSIBLE_BODY" in line and "DEADLINE" in line for line in lines)
+
+
+def test_evaluate_warns_when_the_split_was_trained_on(tiny_model, tiny_export, tmp_path):
+    from corpus_tools.model import train_model
+
+    whole = tmp_path / "whole"
+    train_model(tiny_export, whole, max_steps=2, whole_corpus=True)
+    json_out = tmp_path / "scores.json"
+    result = runner.invoke(
+        app, ["evaluate", str(whole), str(tiny_export), "--json-out", str(json_out)]
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"warning: {whole} was trained on the test split" in said
+    assert "use --group-by sector" in said
+    assert json.loads(json_out.read_text(encoding="utf-8"))["seen_in_training"] is True
+    # a model trained on the train split alone, scored on test: no warning
+    held_out = runner.invoke(app, ["evaluate", str(tiny_model), str(tiny_export)])
+    assert held_out.exit_code == 0 and "warning" not in held_out.output

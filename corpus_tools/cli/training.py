@@ -174,6 +174,14 @@ def evaluate_command(
         )
     split = result.split
     out = Console()
+    seen_warning = (
+        f"warning: {model_dir} was trained on the {split} split (its meta.json: trained_on "
+        f"{', '.join(result.baseline_trained_on)}); these figures say how well it learned "
+        "them, not how it does on notices it has not seen: use --group-by sector, or "
+        "--gold with notices kept out of the export"
+    )
+    if result.seen_in_training:
+        console.print(seen_warning, style="bold yellow", highlight=False)
     m, b = result.measure_type, result.baseline_measure_type
     table = _figures_table(
         f"measure type — {result.model_version} on {split} ({result.n_units} units)",
@@ -217,6 +225,8 @@ def evaluate_command(
     out.print(_coverage_table(result.coverage, result.baseline_coverage))
     if baseline:
         out.print(f"baseline fitted on: {', '.join(result.baseline_trained_on)}", highlight=False)
+    if result.seen_in_training:  # again under the tables, where a reader ends up
+        console.print(seen_warning, style="bold yellow", highlight=False)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(

@@ -45,6 +45,9 @@ class EvaluationResult:
     # by its score and the baseline's by its own probability
     coverage: tuple[CoveragePoint, ...] = ()
     baseline_coverage: tuple[CoveragePoint, ...] = ()
+    # the scored split is one the model was trained on (`--whole-corpus`): the
+    # figures say how well it learned, not how it does on notices it has not seen
+    seen_in_training: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +94,7 @@ def evaluate_model(
     # the baseline learns from what the model learned from: a model trained on
     # the whole corpus is compared with a baseline fitted on the whole corpus
     trained_on = tuple(read_meta(model_dir).get("corpus_tools", {}).get("trained_on") or ["train"])
+    seen_in_training = not gold_files and split in trained_on
     base_predicted: list[str] = []
     baseline_coverage: tuple[CoveragePoint, ...] = ()
     if baseline:
@@ -145,6 +149,7 @@ def evaluate_model(
             [p.measure_type == u.measure_type for p, u in zip(predictions, gold, strict=True)],
         ),
         baseline_coverage=baseline_coverage,
+        seen_in_training=seen_in_training,
     )
 
 

@@ -79,10 +79,27 @@ def export_split(dataset, split: str, *, source: str):
     if split not in dataset:
         raise ExportError(
             f"{source}: the export has no '{split}' split (it has: {', '.join(dataset) or 'none'}); "
-            f"re-export with a {split} share, e.g. `corpus-tools export … --train 0.8 "
-            "--validation 0.1 --test 0.1`"
+            + _split_fix(split, list(dataset))
         )
     return dataset[split]
+
+
+# what other tools call the splits an export names train / validation / test
+_SPLIT_ALIASES = {"dev": "validation", "valid": "validation", "val": "validation", "eval": "test"}
+
+
+def _split_fix(split: str, present: list[str]) -> str:
+    import difflib
+
+    meant = _SPLIT_ALIASES.get(split.lower()) or next(
+        iter(difflib.get_close_matches(split, present, n=1)), None
+    )
+    if meant in present:
+        return f"did you mean --split {meant}?"
+    return (
+        f"pass one of those, or re-export with a {split} share, e.g. `corpus-tools export … "
+        "--train 0.8 --validation 0.1 --test 0.1`"
+    )
 
 
 def iter_gold(part) -> Iterator[GoldUnit]:

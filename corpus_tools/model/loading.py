@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spacy.language import Language
 
@@ -25,6 +27,26 @@ class ModelInfo:
     @property
     def model_version(self) -> str:
         return f"{self.name}-{self.version}"
+
+
+def model_version_of(model_dir: Path) -> str:
+    """`name-version+hash`: the hash of the model's files, so a model retrained on
+    other data differs and one retrained on the same data (training is seeded) does
+    not. meta.json is hashed without the training speed it records, which differs
+    on every run: a re-run of `quickstart` then keeps the backend it started."""
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "meta.json").read_bytes())
+    digest = hashlib.sha256(json.dumps(_without_speed(meta), sort_keys=True).encode())
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != "meta.json"):
+        digest.update(path.relative_to(model_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"{meta.get('name', 'model')}-{meta.get('version', '0')}+{digest.hexdigest()[:8]}"
+
+
+def _without_speed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_speed(v) for k, v in value.items() if k != "speed"}
+    return value
 
 
 def model_info(nlp: Language) -> ModelInfo:

@@ -108,6 +108,52 @@ def _schema_overrides(export_named: str, seed: int) -> dict[str, Any]:
     }
 
 
+def _check_override_keys(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+    """Each `--set section.key` names a setting the config has: spaCy would take
+    a mistyped `training.dropuot` as a new setting and train without it."""
+    for dotted in overrides:
+        *sections, key = dotted.split(".")
+        node: Any = base
+        for depth, name in enumerate(sections):
+            if not isinstance(node, Mapping) or name not in node:
+                where = ".".join(sections[:depth]) or "the config"
+                known = sorted(k for k in node if isinstance(node[k], Mapping))
+                raise ModelError(
+                    f"--set {dotted}: {where} has no section [{name}]; "
+                    f"it has {', '.join(known)}" + _did_you_mean(name, known)
+                )
+            node = node[name]
+        if key not in node:
+            known = sorted(node)
+            raise ModelError(
+                f"--set {dotted}: [{'.'.join(sections)}] has no setting {key!r}; "
+                f"it has {', '.join(known)}" + _did_you_mean(key, known)
+            )
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _validation_summary(error: Exception) -> str:
+    """`crf_spans -> c3: extra fields not permitted` from thinc's multi-line message."""
+    errors = getattr(error, "errors", None) or []
+    parts = [
+        " -> ".join(str(p) for p in item.get("loc", ())) + f": {item.get('msg', '')}"
+        for item in errors
+        if isinstance(item, Mapping)
+    ]
+    return "; ".join(parts[:3]) if parts else _first_line(error)
+
+
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     """`section.key=value` strings (values in config syntax: 3, 0.1, true, "x", [..])."""
     from thinc.api import Config
@@ -165,6 +211,7 @@ def train_model(
         train_while_improving,
     )
     from spacy.util import fix_random_seed, load_config, registry, resolve_dot_names
+    from thinc.api import ConfigValidationError
 
     started = time.perf_counter()
     # The model's config and meta record the export as it was named (a relative
@@ -192,9 +239,12 @@ def train_model(
     if max_epochs is not None:
         all_overrides["training.max_epochs"] = max_epochs
     try:
+        _check_override_keys(load_config(config_path, interpolate=False), overrides or {})
         config = load_config(config_path, overrides=all_overrides, interpolate=False)
+    except ModelError:
+        raise
     except Exception as error:
-        raise ModelError(f"{config_path}: bad config or override ({error})") from None
+        raise ModelError(f"{config_path}: bad config or override ({_first_line(error)})") from None
     digest = training_digest(
         dataset, config_path, all_overrides | {"select_rules": select_rules, "name": name}
     )
@@ -208,9 +258,17 @@ def train_model(
 
     fix_random_seed(seed)
     random.seed(seed)
-    nlp = init_nlp(config, use_gpu=-1)
-    resolved = nlp.config.interpolate()
-    T = registry.resolve(resolved["training"], schema=ConfigSchemaTraining)
+    try:
+        # a value of the wrong type or a setting a component does not take is
+        # found here, when the config is resolved
+        nlp = init_nlp(config, use_gpu=-1)
+        resolved = nlp.config.interpolate()
+        T = registry.resolve(resolved["training"], schema=ConfigSchemaTraining)
+    except ConfigValidationError as error:
+        raise ModelError(
+            f"{config_path}: a setting does not validate ({_validation_summary(error)}); "
+            "check the --set values against the config"
+        ) from None
     train_corpus, dev_corpus = resolve_dot_names(resolved, [T["train_corpus"], T["dev_corpus"]])
     optimizer = T["optimizer"]
     steps = train_while_improving(

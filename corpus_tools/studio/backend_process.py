@@ -148,7 +148,7 @@ def start_backend(
     home = studio_home(home=home)
     home.mkdir(parents=True, exist_ok=True)
     model_dir, work_dir = Path(model_dir).resolve(), Path(work_dir).resolve()
-    from corpus_tools.studio.ml_backend import model_version_of
+    from corpus_tools.model.loading import model_version_of
 
     try:
         model_version = model_version_of(model_dir)

@@ -16,7 +16,6 @@ requests read the reference once, so a retrain never blocks or breaks them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import xml.etree.ElementTree as ET
@@ -53,30 +52,9 @@ class ServedModel:
     model_version: str
 
 
-def model_version_of(model_dir: Path) -> str:
-    """`name-version+hash`: the hash of the model's files, so a model retrained on
-    other data differs and one retrained on the same data (training is seeded) does
-    not. meta.json is hashed without the training speed it records, which differs
-    on every run: a re-run of `quickstart` then keeps the backend it started."""
-    import json
-
-    model_dir = Path(model_dir)
-    meta = json.loads((model_dir / "meta.json").read_bytes())
-    digest = hashlib.sha256(json.dumps(_without_speed(meta), sort_keys=True).encode())
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != "meta.json"):
-        digest.update(path.relative_to(model_dir).as_posix().encode())
-        digest.update(path.read_bytes())
-    return f"{meta.get('name', 'model')}-{meta.get('version', '0')}+{digest.hexdigest()[:8]}"
-
-
-def _without_speed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_speed(v) for k, v in value.items() if k != "speed"}
-    return value
-
-
 def load_served_model(model_dir: Path | str) -> ServedModel:
     from corpus_tools.model import load_model
+    from corpus_tools.model.loading import model_version_of
 
     path = Path(model_dir)
     nlp = load_model(path)
