@@ -76,8 +76,10 @@ _FOLDER_DOCS = frozenset({"readme.md", "readme.txt", "license", "license.md"})
 
 
 def iter_input_files(paths: Iterator[Path | str] | list[Path | str]) -> Iterator[Path]:
-    """Expand directories recursively (sorted, supported suffixes only); keep files as given.
+    """Expand directories recursively (sorted); keep files as given.
 
+    A directory gives its notice files, and its files that look like notices in a
+    form no reader takes (`.doc`, images), for the reader to report by name.
     A file named twice (`data/notices data/notices/a.txt`) comes once, so its units
     are not doubled. A directory with no notice file in it comes as itself, for the
     reader to report (`read_source`) instead of passing unnoticed."""
@@ -89,7 +91,7 @@ def iter_input_files(paths: Iterator[Path | str] | list[Path | str]) -> Iterator
                 p
                 for p in path.rglob("*")
                 if p.is_file()
-                and p.suffix.lower() in READERS
+                and (p.suffix.lower() in READERS or p.suffix.lower() in _NOTICES_UNREAD)
                 and p.name.lower() not in _FOLDER_DOCS
             )
         else:
@@ -279,6 +281,19 @@ _NOT_NOTICES: dict[str, str] = {
     ".doc": "a legacy Word (.doc) file; save it as .docx, which the reader understands",
     ".zip": "an archive; unpack it and give the folder",
 }
+_IMAGE = "an image, with no text to read; give the notice's text, or its PDF with a text layer"
+# Notices in a form no reader takes: inside a folder they are reported by name,
+# not passed over (tables, JSON and units files there are companions, not notices).
+_NOTICES_UNREAD = {
+    ".doc": _NOT_NOTICES[".doc"],
+    ".wps": "a WPS document; save it as .docx, which the reader understands",
+    ".rtf": "a Rich Text file; save it as .docx or .txt",
+    ".odt": "an OpenDocument text; save it as .docx",
+    ".zip": _NOT_NOTICES[".zip"],
+    ".rar": _NOT_NOTICES[".zip"],
+    ".7z": _NOT_NOTICES[".zip"],
+} | dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"), _IMAGE)
+_NOT_NOTICES |= _NOTICES_UNREAD
 
 READERS: dict[str, Callable[[Path, bytes], SourceText]] = {
     ".txt": _read_text,

@@ -690,6 +690,27 @@ def test_a_label_studio_export_named_as_a_notice_is_refused_with_the_command_to_
     assert "a Label Studio export goes to `corpus-tools export`" in str(error)
 
 
+def test_a_folder_names_the_notices_it_cannot_read_and_passes_over_companions(
+    notice_txt: Path, tmp_path: Path
+):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "notice.txt").write_bytes(notice_txt.read_bytes())
+    (folder / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 not read")
+    (folder / "scan.PNG").write_bytes(b"\x89PNG not read")
+    (folder / "metadata.csv").write_text("file,issuer\nnotice.txt,X\n", encoding="utf-8")
+    (folder / "units.jsonl").write_text("", encoding="utf-8")
+    items = list(iter_units([folder]))
+    errors = sorted(str(e) for e in items if isinstance(e, InputFileError))
+    assert errors == [
+        f"{folder / 'old.doc'}: a legacy Word (.doc) file; save it as .docx, which the "
+        "reader understands",
+        f"{folder / 'scan.PNG'}: an image, with no text to read; give the notice's text, "
+        "or its PDF with a text layer",
+    ]
+    assert any(isinstance(u, Unit) for u in items)  # the notice is read all the same
+
+
 def test_a_folder_without_notices_fails_by_name(tmp_path: Path):
     (tmp_path / "nothing").mkdir()
     result = CliRunner().invoke(
@@ -707,6 +728,8 @@ def test_a_batch_where_every_file_fails_keeps_the_previous_units_file(
     before = output.read_bytes()
     result = CliRunner().invoke(app, ["segment", str(tmp_path / "gone.txt"), "-o", str(output)])
     assert result.exit_code == 1 and "gone.txt: file does not exist" in result.output
+    assert f"nothing read: {output} left as it was" in " ".join(result.output.split())
+    assert "→" not in result.output
     assert output.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notice.txt", "units.jsonl"]
 

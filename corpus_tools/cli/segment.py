@@ -42,11 +42,14 @@ def segment(
         task = progress.add_task("segmenting", total=len(files))
         report = segment_files(files, output=output, on_file=lambda _: progress.advance(task))
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.units_by_kind.items()))
-    console.print(
-        f"{report.documents} documents from {report.files_read} files → {report.output} "
-        f"({report.units} units: {kinds or 'none'})",
-        highlight=False,
-    )
+    if report.units == 0 and report.failures:  # `segment_files` then leaves the output alone
+        console.print(f"nothing read: {report.output} left as it was", highlight=False)
+    else:
+        console.print(
+            f"{report.documents} documents from {report.files_read} files → {report.output} "
+            f"({report.units} units: {kinds or 'none'})",
+            highlight=False,
+        )
     for failure in report.failures:
         console.print(f"[red]failed:[/red] {escape(str(failure))}", highlight=False)
     if report.failures:
