@@ -751,3 +751,39 @@ def test_an_output_that_cannot_be_written_is_one_line_before_any_work(
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], result.output
+
+
+def test_an_attachment_takes_the_issuer_and_date_of_its_notice(tmp_path: Path):
+    # without a metadata.csv: the plan attached to 安委〔2024〕2号 and the findings list
+    # attached to 泰安's notice say neither issuer nor date themselves
+    for name in (
+        "01_guowuyuan_anwei_2024_2_zhiben_gongjian_fangan_md.txt",
+        "03_taian_anweiban_2024_mingcha_anfang_zhenggai_pdf.txt",
+    ):
+        (tmp_path / name).write_bytes((NEW_NOTICES / name).read_bytes())
+    docs = {
+        d.meta.doc_id: d.meta for d in iter_documents([tmp_path]) if not isinstance(d, Exception)
+    }
+    for stem in (
+        "01_guowuyuan_anwei_2024_2_zhiben_gongjian_fangan_md",
+        "03_taian_anweiban_2024_mingcha_anfang_zhenggai_pdf",
+    ):
+        notice, attachment = docs[f"{stem}#2024"], docs[f"{stem}#2024-2"]
+        assert notice.date and notice.issuer
+        assert (attachment.date, attachment.issuer) == (notice.date, notice.issuer)
+
+
+def test_a_notice_of_a_compilation_keeps_its_own_dates():
+    # the Shanxi file holds a notice a year; each follows the signed one before it
+    # but has its own 文号: none takes the date of the year before
+    docs = [d for d in iter_documents([SAMPLE_NOTICES / "003_5b1f32f4b5edf1e8.txt"])]
+    by_id = {d.meta.doc_id: d.meta for d in docs}
+    assert by_id["003_5b1f32f4b5edf1e8#2016"].date is None
+    assert by_id["003_5b1f32f4b5edf1e8#2016"].doc_number == "晋政发〔2016〕1号"
+
+
+def test_a_joint_letterhead_run_into_one_line_gives_the_issuers_named_below_it(tmp_path: Path):
+    name = "02_shandong_luanfa_2024_1_xiaofang_jinji_tongzhi_pdf.txt"
+    (tmp_path / name).write_bytes((NEW_NOTICES / name).read_bytes())
+    (doc,) = [d for d in iter_documents([tmp_path]) if not isinstance(d, Exception)]
+    assert doc.meta.issuer == "山东省人民政府安全生产委员会、山东省人民政府消防安全委员会"

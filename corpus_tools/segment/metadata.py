@@ -42,7 +42,7 @@ def document_meta(paragraphs: list[Paragraph], *, stem: str, source_path: str) -
         or _iso_date(first(Role.DATE, back))
         or _iso_date(first(Role.DATE, front))
     )
-    front_orgs = [p.text for p in front if p.role is _ROLE_ORG]
+    front_orgs = _issuing_orgs([p.text for p in front if p.role is _ROLE_ORG])
     banner = first(Role.BANNER, front)
     issuer = (
         fields.get("发文机关")
@@ -65,6 +65,15 @@ def document_meta(paragraphs: list[Paragraph], *, stem: str, source_path: str) -
         addressees=tuple(_split_list(addressee.rstrip("：:"), separators="，,；;")),
         source_path=source_path,
     )
+
+
+def _issuing_orgs(lines: list[str]) -> list[str]:
+    """The organisations named before the text, each once. A joint letterhead
+    that PDF extraction ran into one line (`A文件B`) is left out when the
+    organisations are also named one a line, as joint notices do."""
+    named = list(dict.fromkeys(re.sub(r"\s+", "", line) for line in lines))
+    one_a_line = [org for org in named if "文件" not in org]
+    return one_a_line or named
 
 
 def _compact_spaces(text: str) -> str:

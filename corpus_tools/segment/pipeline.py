@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from corpus_tools.segment.documents import split_documents
 from corpus_tools.segment.line_roles import _is_attachment_label
 from corpus_tools.segment.metadata import _document_year, document_meta
 from corpus_tools.segment.paragraphs import join_paragraphs
-from corpus_tools.segment.records import _ROLE_DATE, Document
+from corpus_tools.segment.records import _ROLE_DATE, Document, DocumentMeta
 from corpus_tools.segment.unit_files import UNIT_FILE_SUFFIXES, output_format, write_units
 from corpus_tools.segment.units import document_units
 from corpus_tools.sources import source_row_for, with_source_metadata
@@ -45,6 +46,7 @@ def segment_text(text: str, *, stem: str, source_path: str = "") -> list[Documen
     used: Counter[str] = Counter()
     year = signed_year = ""  # an attachment takes the year of the signed notice it follows
     previous_signed = False
+    signed: DocumentMeta | None = None
     for group in groups:
         meta = document_meta(group, stem=stem, source_path=source_path)
         doc_id = stem
@@ -53,11 +55,22 @@ def segment_text(text: str, *, stem: str, source_path: str = "") -> list[Documen
             year = _document_year(meta, group, attached_to=signed_year if attached else "") or "doc"
             used[year] += 1
             doc_id = f"{stem}#{year}" + (f"-{used[year]}" if used[year] > 1 else "")
+            if attached and signed is not None and not _dated_itself(meta):
+                # an attachment (a plan, a findings list) is issued with its notice:
+                # what it does not say of itself, the notice says for it. (A notice
+                # of a compilation, with a 文号 or year of its own, is no attachment.)
+                meta = replace(
+                    meta, issuer=meta.issuer or signed.issuer, date=meta.date or signed.date
+                )
         documents.append(Document(replace(meta, doc_id=doc_id), tuple(group)))
         previous_signed = any(p.role is _ROLE_DATE for p in group)
         if previous_signed:
-            signed_year = year
+            signed_year, signed = year, meta
     return documents
+
+
+def _dated_itself(meta: DocumentMeta) -> bool:
+    return bool(meta.date or re.search(r"(?:19|20)\d{2}", meta.doc_number + meta.title))
 
 
 def iter_documents(paths: Iterable[Path | str]) -> Iterator[Document | InputFileError]:
