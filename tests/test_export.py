@@ -218,6 +218,18 @@ def test_dataset_card_has_hf_yaml_header_and_figures(tmp_path):
     assert saved["units_exported"] == 48
 
 
+def test_card_says_no_unit_of_this_export_is_doubly_annotated_and_measures_nothing(tmp_path):
+    """Agreement may have been measured on a second pass kept out of the export (as
+    data/annotations/agreement/ is): the card speaks of its own rows only, with no figure."""
+    out = tmp_path / "out"
+    export_annotations(write(tmp_path, corpus()), out)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    section = card.split("## Agreement")[1].split("##")[0]
+    assert "No unit of this export carries two annotations" in section
+    assert "the project README reports it" in section
+    assert "κ" not in section and not any(c.isdigit() for c in section)
+
+
 def test_verify_export_accepts_an_export_and_names_a_broken_one(tmp_path):
     out = tmp_path / "out"
     report = export_annotations(write(tmp_path, corpus()), out)
@@ -232,7 +244,7 @@ def test_re_export_replaces_an_earlier_export_but_not_other_files(tmp_path):
     path = write(tmp_path, corpus())
     out = tmp_path / "out"
     export_annotations(path, out, seed=1)
-    export_annotations(path, out, seed=2)  # an earlier export is replaced
+    export_annotations(path, out, seed=2, new_splits=True)  # an earlier export is replaced
     assert datasets.load_from_disk(str(out / "dataset"))["train"].num_rows > 0
     other = tmp_path / "other"
     other.mkdir()
@@ -325,6 +337,62 @@ def test_keeping_a_split_the_fractions_leave_out_is_refused(tmp_path):
             sizes=SplitSizes(train=0.9, validation=0.1, test=0.0),
             keep_splits_of=tmp_path / "out",
         )
+
+
+def test_fractions_or_seed_given_for_a_re_export_that_keeps_splits_are_refused(tmp_path):
+    """They would place no document, yet the card and report named them."""
+    out = tmp_path / "out"
+    export_annotations(corpus(docs=24), out)
+    card = (out / "README.md").read_text("utf-8")
+    for given in ({"sizes": SplitSizes(0.7, 0.15, 0.15)}, {"seed": 2}):
+        with pytest.raises(ExportError, match="splits a re-export keeps.*--new-splits") as caught:
+            export_annotations(corpus(docs=24), out, **given)
+        assert "\n" not in str(caught.value)
+        assert (out / "README.md").read_text("utf-8") == card
+    redrawn = export_annotations(
+        corpus(docs=24), out, sizes=SplitSizes(0.7, 0.15, 0.15), new_splits=True
+    )
+    assert redrawn.split_sizes == {"train": 0.7, "validation": 0.15, "test": 0.15}
+    assert "Target fractions train 0.7, validation 0.15, test 0.15" in (
+        out / "README.md"
+    ).read_text("utf-8")
+
+
+def test_card_and_report_say_splits_were_kept_instead_of_naming_fractions(tmp_path):
+    out = tmp_path / "out"
+    export_annotations(corpus(docs=24), out)
+    report = export_annotations(corpus(docs=24), out)  # a re-run keeps the output's splits
+    card = (out / "README.md").read_text("utf-8")
+    saved = json.loads((out / "export-report.json").read_text("utf-8"))
+    assert f"The splits were kept from `{out}`" in card
+    assert "24 documents kept the split they had there, 0 were newly assigned." in card
+    assert "Target fractions" not in card and "seed 13" not in card
+    assert (saved["seed"], saved["split_sizes"], saved["documents_newly_assigned"]) == (
+        None,
+        None,
+        0,
+    )
+    assert report.documents_kept_in_split == saved["documents_kept_in_split"] == 24
+
+    # new documents are placed by the fractions and seed: then they are named
+    report = export_annotations(
+        corpus(docs=30), out, keep_splits_of=out, sizes=SplitSizes(0.7, 0.15, 0.15)
+    )
+    card = (out / "README.md").read_text("utf-8")
+    assert "24 documents kept the split they had there, 6 were newly assigned around them" in card
+    assert "target fractions train 0.7, validation 0.15, test 0.15 of the units, seed 13" in card
+    assert (report.documents_newly_assigned, report.seed) == (6, 13)
+
+
+def test_export_report_records_the_export_whose_splits_were_kept(tmp_path):
+    export_annotations(corpus(docs=24), tmp_path / "earlier")
+    report = export_annotations(
+        corpus(docs=24), tmp_path / "out", keep_splits_of=tmp_path / "earlier"
+    )
+    saved = json.loads((tmp_path / "out" / "export-report.json").read_text("utf-8"))
+    assert saved["splits_kept_from"] == report.splits_kept_from == str(tmp_path / "earlier")
+    fresh = export_annotations(corpus(docs=24), tmp_path / "fresh")
+    assert fresh.splits_kept_from is None
 
 
 def test_keep_splits_refuses_a_damaged_or_inconsistent_export(tmp_path):
@@ -588,6 +656,33 @@ def test_not_label_studio_json_gives_one_clear_message(tmp_path, content, expect
         read_label_studio_json(path)
     assert "\n" not in str(caught.value)
     assert "Label Studio" in str(caught.value)
+
+
+def test_a_directory_given_as_annotations_says_what_was_expected(tmp_path):
+    export_annotations(corpus(docs=4), tmp_path / "export")
+    with pytest.raises(ExportError, match="export` wrote, not annotations.*--keep-splits"):
+        read_label_studio_json(tmp_path / "export")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ExportError, match="is a directory; expected a Label Studio JSON"):
+        read_label_studio_json(tmp_path / "folder")
+    with pytest.raises(ExportError, match="no such file"):
+        read_label_studio_json(tmp_path / "missing.json")
+
+
+def test_datasets_cache_files_in_an_export_are_git_ignored(project_root):
+    """`.filter()`/`.map()` on a `load_from_disk` dataset write cache-*.arrow beside its data."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (project_root / ".git").exists():
+        pytest.skip("needs the git checkout")
+    dataset = "exports/corpus/dataset/train"
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=project_root).returncode == 0
+
+    assert ignored(f"{dataset}/cache-0a1b2c3d4e5f6789.arrow")
+    assert not ignored(f"{dataset}/data-00000-of-00001.arrow")
 
 
 def test_tasks_not_made_by_push_are_refused():

@@ -108,8 +108,8 @@ def test_a_re_export_into_the_same_directory_keeps_its_splits_unless_asked(tmp_p
     out = tmp_path / "out"
     assert run(str(source), "-o", str(out), "--seed", "1").exit_code == 0
     first = _doc_splits(out)
-    # another seed would draw other splits; the published ones stay
-    result = run(str(source), "-o", str(out), "--seed", "2")
+    # the default seed would draw other splits; the published ones stay
+    result = run(str(source), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "12 of 12 documents kept the split they had in" in result.output
     assert _doc_splits(out) == first
@@ -125,3 +125,32 @@ def _doc_splits_of_seed(tmp_path, source, seed: int) -> dict[str, str]:
     out = tmp_path / f"seed-{seed}"
     assert run(str(source), "-o", str(out), "--seed", str(seed)).exit_code == 0
     return _doc_splits(out)
+
+
+def test_fractions_for_a_re_export_that_keeps_splits_are_refused_not_ignored(tmp_path):
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps(corpus(12), ensure_ascii=False), "utf-8")
+    out = tmp_path / "out"
+    assert run(str(source), "-o", str(out)).exit_code == 0
+    card = (out / "README.md").read_text("utf-8")
+    for given in (["--train", "0.7", "--validation", "0.15", "--test", "0.15"], ["--seed", "2"]):
+        result = run(str(source), "-o", str(out), *given)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("error:") and "Traceback" not in result.output
+        assert "splits a re-export keeps" in result.output and "--new-splits" in result.output
+        assert (out / "README.md").read_text("utf-8") == card
+    fractions = ["--train", "0.7", "--validation", "0.15", "--test", "0.15"]
+    redrawn = run(str(source), "-o", str(out), *fractions, "--new-splits")
+    assert redrawn.exit_code == 0, redrawn.output
+    report = json.loads((out / "export-report.json").read_text("utf-8"))
+    assert report["split_sizes"] == {"train": 0.7, "validation": 0.15, "test": 0.15}
+    assert report["splits_kept_from"] is None
+
+
+def test_an_export_given_as_annotations_says_it_is_an_export(tmp_path):
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps(corpus(4), ensure_ascii=False), "utf-8")
+    assert run(str(source), "-o", str(tmp_path / "export")).exit_code == 0
+    result = run(str(tmp_path / "export"), "-o", str(tmp_path / "y"))
+    assert result.exit_code == 1 and result.output.startswith("error:"), result.output
+    assert "not annotations" in result.output and "no such file" not in result.output

@@ -4,7 +4,9 @@ exported datasets, and the report of the real pre-labelled sample notices."""
 
 from __future__ import annotations
 
+import html as html_lib
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -14,10 +16,10 @@ from typer.testing import CliRunner
 from corpus_tools.bodies import DEFAULT_BODY_ALIASES, body_key, load_body_aliases
 from corpus_tools.cli import app
 from corpus_tools.deadlines import deadline_for
-from corpus_tools.errors import ReportError
+from corpus_tools.errors import OutputPathError, ReportError
 from corpus_tools.report import GroupBy, build_report
 from corpus_tools.report.changes import THRESHOLD, match_measures
-from corpus_tools.report.tables import frequency_period
+from corpus_tools.report.tables import MEASURE_NAMES, frequency_period
 from corpus_tools.schema import Unit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +33,7 @@ def record(
     doc_id: str = "doc-a",
     issuer: str = "某市人民政府",
     date: str | None = "2025-03-01",
+    genre: str = "",
     kind: str = "body",
     bodies: tuple[str, ...] = (),
     deadlines: tuple[str, ...] = (),
@@ -55,7 +58,8 @@ def record(
                 }
             )
     unit = Unit(unit_id=unit_id, doc_id=doc_id, unit_index=int(unit_id.split("-")[-1]), kind=kind,
-                text=text, issuer=issuer, date=date, title=f"{issuer}关于做好安全生产工作的通知")  # fmt: skip
+                text=text, issuer=issuer, date=date, genre=genre,
+                title=f"{issuer}关于做好安全生产工作的通知")  # fmt: skip
     return unit.to_dict() | {
         "measure_type": measure_type,
         "measure_type_score": 0.9 if measure_type else None,
@@ -81,6 +85,26 @@ def read_table(report_dir: Path, name: str) -> pl.DataFrame:
     parquet = pl.read_parquet(report_dir / f"{name}.parquet")
     assert csv.height == parquet.height and csv.columns == parquet.columns
     return parquet
+
+
+def chart_svg(page: str, key: str) -> str:
+    return page.split(f'data-chart="{key}"')[1].split("</figure>")[0]
+
+
+def axis_labels(svg: str, axis: str = "X") -> list[str]:
+    """The labels Vega drew on an axis (those it hid for overlap left out)."""
+    labels = svg.split(f'aria-label="{axis}-axis', 1)[1].split("role-axis-label", 1)[1]
+    return re.findall(r'opacity="1">([^<]*)</text>', labels.split("</g>", 1)[0])
+
+
+def hovers(svg: str) -> list[str]:
+    """What hovering each mark shows (its SVG <title>)."""
+    return [html_lib.unescape(t) for t in re.findall(r"<title>(.*?)</title>", svg)]
+
+
+def reading(page: str, key: str) -> str:
+    section = page.split(f'<section id="{key}">')[1]
+    return html_lib.unescape(section.split('<p class="reading">')[1].split("</p>")[0])
 
 
 # ---------------------------------------------------------------- aliases
@@ -142,6 +166,8 @@ def test_report_counts_aliased_bodies_as_one_and_lists_the_alias(tmp_path):
     assert applied.filter(pl.col("alias") == "市应急局")["mentions"].to_list() == [1]
     html = result.index.read_text(encoding="utf-8")
     assert "data/body-aliases.csv" in html and "--aliases FILE" in html
+    # the alias table once, in its section, not again as a collapsed preview
+    assert html.count("<th>canonical</th>") == 1 and 'data-testid="aliases"' in html
 
 
 # ---------------------------------------------------------------- deadlines and frequencies
@@ -184,6 +210,41 @@ def test_deadline_timeline_places_dates_and_lists_the_rest(tmp_path):
     assert "<title>" in figure and "年底前完成隐患整改" in figure.split("<title>", 1)[1]
 
 
+def test_deadline_axis_labels_carry_the_year_in_a_short_range(tmp_path):
+    rows = [
+        record("u-1", "4月8日前完成排查。", "risk_hazard", deadlines=("4月8日前",)),
+        record("u-2", "10月底前完成整改。", "risk_hazard", deadlines=("10月底前",)),
+    ]
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    svg = chart_svg(result.index.read_text(encoding="utf-8"), "deadlines")
+    labels = axis_labels(svg)
+    assert len(labels) >= 3 and all(label.startswith("2025") for label in labels), labels
+    assert any("deadline: 2025-04-08" in hover for hover in hovers(svg))  # the hover has the day
+
+
+def test_deadlines_of_units_typed_other_are_not_on_the_page(tmp_path):
+    rows = [
+        record("u-1", "年底前完成隐患整改。", "risk_hazard", deadlines=("年底前",)),
+        record("u-2", "2026年底前形成隐患动态清零的常态。", "other", deadlines=("2026年底前",)),
+        record("u-3", "3个月内见到成效。", "other", deadlines=("3个月内",)),
+    ]
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    points = read_table(result.out_dir, "deadline_points")
+    assert points.select("date", "measure_type", "deadlines").rows() == [
+        ("2025-12-31", "risk_hazard", 1)
+    ]  # the column counts deadlines
+    assert read_table(result.out_dir, "deadlines").height == 3  # the CSV keeps them all
+    html = result.index.read_text(encoding="utf-8")
+    assert "1 dated deadlines" in html and "0 relative and 0 not normalised" in html
+    dated = html.split('data-testid="deadlines-dated"')[1].split("</table>")[0]
+    assert "年底前完成隐患整改" in dated and "2026年底前" not in dated
+    unplaced = html.split('data-testid="deadlines-unplaced"')[1].split("</table>")[0]
+    assert "3个月内" not in unplaced
+    assert "2026年底前" not in "".join(hovers(chart_svg(html, "deadlines")))
+    meta = html.split('<p class="meta">')[1].split("</p>")[0]
+    assert "deadlines" in meta and "<code>other</code> are left out" in meta
+
+
 @pytest.mark.parametrize(
     ("written", "period"),
     [("每月", "每月"), ("月", "每月"), ("每季度", "每季度"), ("季", "每季度"), ("每半年", "每半年"),
@@ -191,6 +252,57 @@ def test_deadline_timeline_places_dates_and_lists_the_rest(tmp_path):
 )  # fmt: skip
 def test_frequency_words_map_to_one_period(written, period):
     assert frequency_period(written) == period
+
+
+def test_frequency_reading_names_a_tie_and_counts_are_whole(tmp_path):
+    rows = [
+        record("u-1", "每月开展一次隐患排查。", "risk_hazard", frequencies=("每月",)),
+        record("u-2", "每季度开展一次应急演练。", "emergency", frequencies=("每季度",)),
+        record("u-3", "每年开展一次安全培训。", "training", frequencies=("每年",)),
+    ]
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "all-tied")
+    html = result.index.read_text(encoding="utf-8")
+    assert reading(html, "frequencies") == (
+        "3 frequency demands in measures; no frequency is more common than another (each 1)."
+    )
+    assert axis_labels(chart_svg(html, "frequencies")) == ["0", "1"]  # no 0.5 of a measure
+
+    rows += [
+        record("u-4", "每月检查一次。", "enforcement", frequencies=("每月",)),
+        record("u-5", "每季度检查一次。", "enforcement", frequencies=("每季度",)),
+    ]
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "two-tied")
+    html = result.index.read_text(encoding="utf-8")
+    assert reading(html, "frequencies") == (
+        "5 frequency demands in measures; 每季度 and 每月 are the most common (2 each)."
+    )
+    assert axis_labels(chart_svg(html, "frequencies")) == ["0", "1", "2"]
+
+
+def test_hovers_show_shares_to_one_decimal_and_the_measure_type_once(tmp_path):
+    rows = []
+    for year in (2023, 2024, 2025):
+        doc = {"doc_id": f"y{year}", "date": f"{year}-02-01", "genre": "年度工作通知"}
+        rows += [
+            record(f"{year}-1", "市应急局年底前开展执法检查。", "enforcement", bodies=("市应急局",), deadlines=("年底前",), **doc),
+            record(f"{year}-2", "市应急局每月组织安全培训。", "training", bodies=("市应急局",), frequencies=("每月",), **doc),
+            record(f"{year}-3", "每季度组织全员安全培训考核。", "training", frequencies=("每季度",), **doc),
+        ]  # fmt: skip
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    assert len(result.charts) == 7
+    html = result.index.read_text(encoding="utf-8")
+    names = set(MEASURE_NAMES.values())
+    for key in result.charts:
+        for hover in hovers(chart_svg(html, key)):
+            fields = [field.split(": ", 1) for field in hover.split("; ")]
+            keys = [k for k, _ in fields]
+            assert len(keys) == len(set(keys)) and not {"measure_type", "measure_name"} & set(keys)
+            assert sum(value in names for _, value in fields) == 1, hover  # the type, once
+            shares = [value for _, value in fields if value.endswith("%")]
+            assert all(re.fullmatch(r"\d+(\.\d)?%", share) for share in shares), hover
+    # one enforcement and two training measures a year
+    for key in ("mix-by-notice", "mix-by-group", "share-by-year"):
+        assert any("33.3%" in hover for hover in hovers(chart_svg(html, key))), key
 
 
 # ---------------------------------------------------------------- what changed
@@ -226,14 +338,16 @@ def test_matching_with_an_empty_side_makes_everything_new_or_dropped():
 
 
 def test_what_changed_compares_the_latest_two_years_of_an_issuer(tmp_path):
-    issuer = "某省人民政府"
+    issuer, genre = "某省人民政府", "年度工作通知"
     rows = [
-        record("u-1", "开展危险化学品安全专项整治。", "risk_hazard", doc_id="y2024", issuer=issuer, date="2024-01-10"),
-        record("u-2", "加强森林草原防灭火宣传。", "study_publicity", doc_id="y2024", issuer=issuer, date="2024-01-10"),
-        record("u-3", "开展危险化学品安全专项整治行动。", "risk_hazard", doc_id="y2025", issuer=issuer, date="2025-01-12"),
-        record("u-4", "推进电动自行车充电设施建设。", "technology", doc_id="y2025", issuer=issuer, date="2025-01-12"),
-        record("u-5", "安全生产形势总体平稳。", "other", doc_id="y2025", issuer=issuer, date="2025-01-12"),
-        record("u-6", "开展执法检查。", "enforcement", doc_id="y2023", issuer=issuer, date="2023-02-01"),
+        record("u-1", "开展危险化学品安全专项整治。", "risk_hazard", doc_id="y2024", issuer=issuer, date="2024-01-10", genre=genre),
+        record("u-2", "加强森林草原防灭火宣传。", "study_publicity", doc_id="y2024", issuer=issuer, date="2024-01-10", genre=genre),
+        record("u-3", "开展危险化学品安全专项整治行动。", "risk_hazard", doc_id="y2025", issuer=issuer, date="2025-01-12", genre=genre),
+        record("u-4", "推进电动自行车充电设施建设。", "technology", doc_id="y2025", issuer=issuer, date="2025-01-12", genre=genre),
+        record("u-5", "安全生产形势总体平稳。", "other", doc_id="y2025", issuer=issuer, date="2025-01-12", genre=genre),
+        record("u-6", "开展执法检查。", "enforcement", doc_id="y2023", issuer=issuer, date="2023-02-01", genre=genre),
+        # the issuer's latest notice, of another genre: on another subject, not compared
+        record("u-7", "煤矿企业应当取得安全生产许可证。", "institution", doc_id="order", issuer=issuer, date="2026-03-01", genre="部门规章"),
     ]  # fmt: skip
     result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
     changes = read_table(result.out_dir, "changes")
@@ -245,6 +359,22 @@ def test_what_changed_compares_the_latest_two_years_of_an_issuer(tmp_path):
     ]  # `other` is no measure; 2023 is not the year before the latest
     html = result.index.read_text(encoding="utf-8")
     assert f"similarity ≥ {THRESHOLD}" in html and "character-bigram TF-IDF" in html
+    assert f"{issuer}, {genre}: 2024 · " in html  # the page names the genre compared
+
+
+def test_what_changed_compares_nothing_across_genres(tmp_path):
+    issuer = "某部"
+    rows = [
+        record("u-1", "煤矿企业应当取得安全生产许可证。", "institution", doc_id="order-86", issuer=issuer, date="2016-02-16", genre="部门规章"),
+        record("u-2", "煤矿企业应当对从业人员进行安全培训。", "training", doc_id="notice", issuer=issuer, date="2018-01-11", genre="通知"),
+        record("u-3", "开展执法检查。", "enforcement", doc_id="no-genre", issuer=issuer, date="2019-01-11"),
+    ]  # fmt: skip
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", rows)], tmp_path / "report")
+    assert read_table(result.out_dir, "changes").is_empty()
+    assert "changes" not in result.charts
+    html = result.index.read_text(encoding="utf-8")
+    section = html.split('<section id="changes">')[1].split("</section>")[0]
+    assert "nothing comparable" in section and "Compared" not in section
 
 
 # ---------------------------------------------------------------- bad and empty input
@@ -355,6 +485,22 @@ def test_prelabel_parquet_input_and_the_aliases_flag(tmp_path):
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "<title>我的报告</title>" in html and str(aliases) in html
     assert read_table(out, "deadlines")["date"].to_list() == ["2025-12-31"]
+
+
+@pytest.mark.parametrize("name", ["r.html", "r.HTM"])
+def test_an_html_file_name_for_the_report_folder_is_refused(tmp_path, name):
+    good = write_jsonl(tmp_path / "p.jsonl", [record("u-1", "开展执法检查。", "enforcement")])
+    out = tmp_path / name
+    with pytest.raises(OutputPathError, match="the report is a folder") as raised:
+        build_report([good], out)
+    folder = tmp_path / "r"
+    assert f"-o {folder} (the page is then {folder / 'index.html'})" in str(raised.value)
+    assert not out.exists()
+
+    cli = CliRunner().invoke(app, ["report", str(good), "-o", str(out)], env={"COLUMNS": "300"})
+    assert cli.exit_code == 1
+    assert cli.output.count("error:") == 1 and "Traceback" not in cli.output
+    assert "the report is a folder" in cli.output and not out.exists()
 
 
 # ---------------------------------------------------------------- exported datasets (gold)

@@ -182,10 +182,17 @@ def export_command(
         Literal["majority", "latest", "drop-conflicts"],
         typer.Option(help="How several annotations of one unit become one."),
     ] = "majority",
-    train: Annotated[float, typer.Option(help="Fraction of units for train.")] = 0.8,
-    validation: Annotated[float, typer.Option(help="Fraction for validation.")] = 0.1,
-    test: Annotated[float, typer.Option(help="Fraction for test.")] = 0.1,
-    seed: Annotated[int, typer.Option(help="Seed of the split by document.")] = 13,
+    # None when not given: a re-export that keeps the output's splits refuses given ones.
+    train: Annotated[
+        float | None, typer.Option(help="Fraction of units for train (default 0.8).")
+    ] = None,
+    validation: Annotated[
+        float | None, typer.Option(help="Fraction for validation (default 0.1).")
+    ] = None,
+    test: Annotated[float | None, typer.Option(help="Fraction for test (default 0.1).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the split by document (default 13).")
+    ] = None,
     skip_invalid: Annotated[
         bool, typer.Option(help="Leave out (and count) spans that do not match the text.")
     ] = False,
@@ -210,7 +217,8 @@ def export_command(
 
     Writes DIR/dataset (save_to_disk), DIR/data/{split}.parquet, DIR/README.md
     (dataset card) and DIR/export-report.json; splits are by document. Re-exporting
-    into DIR keeps each earlier document in its split (--new-splits to redraw).
+    into DIR keeps each earlier document in its split (--new-splits to redraw, also
+    needed there for --train/--validation/--test/--seed).
 
     Example: corpus-tools export data/annotations/label-studio/*.json -o exports/corpus
     (or: corpus-tools export --project "Work-safety notices" -o exports/corpus)
@@ -220,6 +228,8 @@ def export_command(
     from corpus_tools.export import Policy, SplitSizes, export_annotations
 
     source = None if not sources else sources[0] if len(sources) == 1 else sources
+    fractions = {"train": train, "validation": validation, "test": test}
+    given = {name: value for name, value in fractions.items() if value is not None}
     report = export_annotations(
         source,
         out,
@@ -227,7 +237,7 @@ def export_command(
         url=url,
         api_key=api_key,
         policy=Policy(policy),
-        sizes=SplitSizes(train=train, validation=validation, test=test),
+        sizes=SplitSizes(**given) if given else None,
         seed=seed,
         skip_invalid=skip_invalid,
         license=license,

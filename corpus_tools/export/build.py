@@ -103,11 +103,13 @@ def build_export(
         dataset[split] = Dataset.from_polars(part.select(columns), features=features, split=split)
         summaries[split] = _summarise(part, doc_types)
 
+    newly = len(mapping) - kept
     report = ExportReport(
         source=source,
         policy=str(policy),
-        seed=seed,
-        split_sizes=sizes.as_dict(),
+        # with every split kept, the seed and fractions decided nothing: not claimed
+        seed=seed if newly else None,
+        split_sizes=sizes.as_dict() if newly else None,
         tasks=tally.tasks,
         annotations=tally.annotations,
         cancelled_annotations=tally.cancelled,
@@ -124,6 +126,7 @@ def build_export(
         agreement=agreement(records),
         empty_splits=tuple(empty),
         documents_kept_in_split=kept,
+        documents_newly_assigned=newly,
     )
     return Export(dataset=dataset, report=report)
 

@@ -28,6 +28,26 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _how_split(report: ExportReport) -> str:
+    """How documents got their splits: kept from an earlier export, drawn here, or both."""
+    drawn = (
+        "target fractions "
+        + ", ".join(f"{n} {f:g}" for n, f in (report.split_sizes or {}).items())
+        + f" of the units, seed {report.seed}; every measure type is placed in each split "
+        "where enough documents have it."
+    )
+    if report.splits_kept_from is None and not report.documents_kept_in_split:
+        return drawn[0].upper() + drawn[1:]
+    earlier = f"`{report.splits_kept_from}`" if report.splits_kept_from else "an earlier export"
+    kept = (
+        f"The splits were kept from {earlier} (`--keep-splits`): "
+        f"{report.documents_kept_in_split} documents kept the split they had there, "
+        f"{report.documents_newly_assigned} were newly assigned"
+    )
+    # Fractions and seed are named only when they placed a document.
+    return kept + (f" around them by {drawn}" if report.documents_newly_assigned else ".")
+
+
 def dataset_card(dataset, report: ExportReport, *, license: str = DEFAULT_LICENSE) -> str:
     """The Hugging Face dataset card (README.md) text: YAML header and statistics."""
     from datasets import DatasetInfo
@@ -83,16 +103,7 @@ def dataset_card(dataset, report: ExportReport, *, license: str = DEFAULT_LICENS
         "|---|---:|---:|",
         *[f"| {n} | {s.units} | {s.documents} |" for n, s in report.splits.items()],
         "",
-        "Splits are by document (`doc_id`): no notice is in two splits. Target fractions "
-        + ", ".join(f"{n} {f:g}" for n, f in report.split_sizes.items())
-        + f" of the units, seed {report.seed}; every measure type is placed in each "
-        "split where enough documents have it."
-        + (
-            f" {report.documents_kept_in_split} documents kept the split an earlier export "
-            "gave them (`--keep-splits`)."
-            if report.documents_kept_in_split
-            else ""
-        ),
+        "Splits are by document (`doc_id`): no notice is in two splits. " + _how_split(report),
         "",
         "## Measure types",
         "",
@@ -130,7 +141,12 @@ def dataset_card(dataset, report: ExportReport, *, license: str = DEFAULT_LICENS
             + ", ".join(f"{label} {_fmt(f1)}" for label, f1 in a.span_f1.items()),
         ]
     else:
-        lines.append("No unit was annotated by more than one annotator.")
+        # True of these rows only: a blind second pass kept out of the data may exist.
+        lines.append(
+            "No unit of this export carries two annotations, so it measures no agreement "
+            "itself. Where agreement was measured on a separate second pass, kept out of this "
+            "data, the project README reports it."
+        )
     notes = report.notes() or ["nothing was left out"]
     lines += [
         "",

@@ -34,7 +34,7 @@ def export_annotations(
     api_key: str | None = None,
     policy: Policy = Policy.MAJORITY,
     sizes: SplitSizes | None = None,
-    seed: int = DEFAULT_SEED,
+    seed: int | None = None,
     skip_invalid: bool = False,
     license: str = DEFAULT_LICENSE,
     keep_splits_of: Path | None = None,
@@ -48,7 +48,9 @@ def export_annotations(
     `keep_splits_of`, an earlier export directory, keeps each of its documents in the
     split it had there; only new documents are assigned. By default that is `out_dir`
     when it holds an export, so a re-run does not move documents between published
-    splits; `new_splits` draws them afresh instead.
+    splits; `new_splits` draws them afresh instead. `sizes` and `seed` (default 0.8/0.1/0.1
+    and `DEFAULT_SEED`) place the documents assigned afresh; giving them for such a re-run
+    is refused, as they would place none.
     """
     if keep_splits_of is not None and new_splits:
         raise ExportError(
@@ -56,6 +58,16 @@ def export_annotations(
             "leave out --keep-splits or --new-splits"
         )
     if keep_splits_of is None and not new_splits and holds_export(out_dir):
+        if sizes is not None or seed is not None:
+            # Every document keeps its split, so the fractions or seed would be ignored
+            # while the card and report named them.
+            raise ExportError(
+                f"{out_dir}: holds an earlier export, whose splits a re-export keeps, so the "
+                "split fractions and seed given (--train/--validation/--test/--seed) would "
+                "place only documents it lacks; add --new-splits to re-split everything with "
+                f"them, --keep-splits {out_dir} to place only new documents with them, or "
+                "leave them out"
+            )
         keep_splits_of = Path(out_dir)
     if (source is None) == (project is None):
         raise ExportError(
@@ -81,11 +93,14 @@ def export_annotations(
         tasks,
         policy=policy,
         sizes=sizes,
-        seed=seed,
+        seed=DEFAULT_SEED if seed is None else seed,
         skip_invalid=skip_invalid,
         source=name,
         keep_splits=keep,
     )
-    report = write_export(export, out_dir, license=license)
-    kept_from = str(keep_splits_of) if keep_splits_of is not None else None
-    return replace(report, splits_kept_from=kept_from)
+    if keep_splits_of is not None:
+        # Set before writing: the card and export-report.json say where the splits came from.
+        export = replace(
+            export, report=replace(export.report, splits_kept_from=str(keep_splits_of))
+        )
+    return write_export(export, out_dir, license=license)

@@ -29,6 +29,14 @@ def _gc_paused() -> Iterator[None]:
 def read_label_studio_json(path: Path) -> list[dict]:
     """Read a Label Studio JSON export (a list of tasks), or raise one clear ExportError."""
     path = Path(path)
+    if path.is_dir():
+        expected = "expected a Label Studio JSON export file (as `corpus-tools pull` writes it)"
+        if holds_export(path):
+            raise ExportError(
+                f"{path}: is a dataset `corpus-tools export` wrote, not annotations; {expected}"
+                f" or --project (to keep its splits, give it as --keep-splits {path})"
+            )
+        raise ExportError(f"{path}: is a directory; {expected}, e.g. {path}/*.json")
     if not path.is_file():
         raise ExportError(f"{path}: no such file; pass a Label Studio JSON export or --project")
     raw = path.read_bytes()

@@ -126,8 +126,10 @@ class ExportReport:
 
     source: str
     policy: str
-    seed: int
-    split_sizes: dict[str, float]
+    # the seed and target fractions that placed the documents assigned afresh; None when
+    # every document kept the split of an earlier export (they placed none)
+    seed: int | None
+    split_sizes: dict[str, float] | None
     tasks: int
     annotations: int
     cancelled_annotations: int
@@ -146,6 +148,8 @@ class ExportReport:
     out_dir: str | None = None
     # documents whose split an earlier export decided (`export --keep-splits`)
     documents_kept_in_split: int = 0
+    # documents placed here by `seed` and `split_sizes` (all of them unless splits were kept)
+    documents_newly_assigned: int = 0
     # that earlier export (the output itself on a re-run), or None: splits drawn afresh
     splits_kept_from: str | None = None
 

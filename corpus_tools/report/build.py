@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from corpus_tools.bodies import load_body_aliases
-from corpus_tools.errors import ReportError
+from corpus_tools.errors import OutputPathError, ReportError
 from corpus_tools.report import changes as change_matching
 from corpus_tools.report import charts, tables
 from corpus_tools.report.loading import LoadedUnits, load_units
@@ -47,6 +47,21 @@ def _counts(units: pl.DataFrame) -> dict[str, int]:
     }
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an `out_dir` that cannot be the report's folder, before any work:
+    `-o r.html` would otherwise make a folder named `r.html`."""
+    if out_dir.suffix.lower() in (".html", ".htm"):
+        folder = out_dir.with_suffix("")
+        raise OutputPathError(
+            f"{out_dir}: the report is a folder (index.html and its tables), not an HTML file; "
+            f"give a folder, e.g. -o {folder} (the page is then {folder / 'index.html'})"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputPathError(
+            f"{out_dir}: is a file; the report needs a folder (or a path to create)"
+        )
+
+
 def _no_units_error(paths: list[Path], loaded: LoadedUnits) -> ReportError:
     if not paths:
         return ReportError("no input given; name a prelabel file or an exported dataset")
@@ -77,10 +92,12 @@ def build_report(
     """Write `out_dir/index.html` and every table behind its charts.
 
     Bad lines and unreadable inputs are skipped and listed (in the result and
-    on the page); no units at all is a `ReportError` and nothing is written."""
+    on the page); no units at all is a `ReportError` and nothing is written.
+    An `out_dir` that cannot be a folder (`r.html`, a file) is an `OutputPathError`."""
     started = time.perf_counter()
     paths = [Path(p) for p in inputs]
     out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
     report_progress = progress or (lambda what, done, total: None)
     alias_table = load_body_aliases(aliases)  # a bad alias file fails before any work
 
@@ -98,7 +115,9 @@ def build_report(
     report_progress(steps[0], 0, len(steps))
     units = tables.with_notice_columns(loaded.frame, by)
     mentions = tables.body_mentions(units, alias_table)
-    deadline_rows = tables.deadlines(units)
+    deadline_rows = tables.deadlines(units)  # all; `other` units' too, for deadlines.csv
+    # the page places, counts and lists measures' deadlines only, as it does bodies and frequencies
+    measure_deadlines = tables.measures(deadline_rows)
     issuer = tables.series_issuer(units)
     pairs = change_matching.notice_pairs(units)
     change_rows = change_matching.changes_frame(
@@ -119,7 +138,7 @@ def build_report(
     }
     report_progress(steps[1], 1, len(steps))
 
-    status_counts = dict(deadline_rows.group_by("status").len().iter_rows())
+    status_counts = dict(measure_deadlines.group_by("status").len().iter_rows())
     merged = int(frames["body_aliases"]["mentions"].sum())
     drawn = {
         "mix-by-notice": charts.measure_mix_by_notice(frames["measure_mix_by_notice"]),
@@ -137,7 +156,14 @@ def build_report(
     svgs = {key: charts.render_svg(chart.spec) for key, chart in drawn.items() if chart is not None}
     report_progress(steps[2], 2, len(steps))
 
-    sections = _sections(drawn, svgs, frames, by=by, alias_sources=alias_table.sources, pairs=pairs)
+    sections = _sections(
+        drawn,
+        svgs,
+        frames,
+        measure_deadlines,
+        alias_sources=alias_table.sources,
+        pairs=pairs,
+    )
     counts = _counts(units)
     problems = tuple(str(p) for p in loaded.problems)
     title = title or DEFAULT_TITLE
@@ -193,7 +219,10 @@ def _header_html(
         )
     return f"""<p class="meta">Written {when} by <code>corpus-tools report</code>; labels: {escape(labels)}
 (predicted by the model for <code>prelabel</code> output, annotated for an exported dataset); grouped by
-{escape(by.value)}. A measure is a unit whose type is not <code>other</code> (非措施). Hover a mark for its numbers.</p>
+{escape(by.value)}. A measure is a unit whose type is not <code>other</code> (非措施). Charts, their readings
+and the deadline lists count measures only: the bodies, deadlines and frequencies of units typed
+<code>other</code> are left out there and kept, with that type, in <code>bodies_by_measure_type.csv</code>,
+<code>deadlines.csv</code> and <code>frequencies_by_measure_type.csv</code>. Hover a mark for its numbers.</p>
 <table data-testid="summary"><tbody>{summary}</tbody></table>
 <table data-testid="inputs"><thead><tr><th>input</th><th>kind</th><th>records read</th>
 <th>labelled units</th><th>bad lines</th></tr></thead><tbody>{inputs}</tbody></table>
@@ -207,7 +236,10 @@ _EMPTY_NOTES = {
     "bodies": "No RESPONSIBLE_BODY span in any measure.",
     "deadlines": "No deadline with a date in the input.",
     "frequencies": "No FREQUENCY span in any measure.",
-    "changes": "No issuer has notices in two different years, so there is nothing to compare.",
+    "changes": (
+        "No issuer has notices of one genre in two different years, so there is nothing "
+        "comparable (notices of different genres, or with no genre, are not compared)."
+    ),
 }
 _TITLES = {
     "mix-by-notice": "Measure types per notice",
@@ -224,14 +256,14 @@ def _sections(
     drawn: dict[str, charts.Chart | None],
     svgs: dict[str, str],
     frames: dict[str, pl.DataFrame],
+    measure_deadlines: pl.DataFrame,
     *,
-    by: GroupBy,
     alias_sources: tuple[Path, ...],
     pairs: list[change_matching.NoticePair],
 ) -> list[Section]:
     extra = {
         "bodies": _aliases_html(frames["body_aliases"], alias_sources),
-        "deadlines": _deadlines_html(frames["deadlines"]),
+        "deadlines": _deadlines_html(measure_deadlines),
         "changes": _changes_html(frames["changes"], pairs),
     }
     return [
@@ -242,6 +274,7 @@ def _sections(
             svg=svgs.get(key),
             empty_note=_EMPTY_NOTES[key],
             extra_html=extra.get(key, ""),
+            in_extra=("body_aliases",) if key == "bodies" else (),  # the alias table, once
         )
         for key, chart in drawn.items()
     ]
@@ -275,18 +308,23 @@ def _deadlines_html(rows: pl.DataFrame) -> str:
         f"<h3>Deadlines not on the timeline ({unplaced.height})</h3>"
         '<p class="note">Relative deadlines (<code>3个月内</code>: a duration, no date) and expressions '
         "the normaliser could not resolve (<code>汛期前</code>; a <code>年底前</code> in a notice "
-        "that gives no year in its date, 文号 or title); none is dropped.</p>"
+        "that gives no year in its date, 文号 or title); none is dropped. Deadlines of units typed "
+        "<code>other</code> are in <code>deadlines.csv</code> only.</p>"
         + table_html(unplaced, limit=500, test_id="deadlines-unplaced")
     )
 
 
 def _changes_html(rows: pl.DataFrame, pairs: list[change_matching.NoticePair]) -> str:
+    if not pairs:
+        return ""  # the section's note says why there is nothing to compare
     compared = "".join(
-        f"<li>{escape(p.issuer)}: {escape(p.earlier)} → {escape(p.later)}</li>" for p in pairs
+        f"<li>{escape(p.issuer)}, {escape(p.genre)}: {escape(p.earlier)} → {escape(p.later)}</li>"
+        for p in pairs
     )
     shown = rows.sort("issuer", "status", "similarity", descending=[False, False, True])
     return (
-        f'<div class="note" data-testid="change-method">Compared: <ul>{compared}</ul>'
+        f'<div class="note" data-testid="change-method">Compared, per issuer, its latest notice of '
+        f"one genre against the latest of that genre in an earlier year: <ul>{compared}</ul>"
         f"How matched: {escape(change_matching.METHOD)}. Carried over = matched; new = a measure of the "
         "later notice with no match; dropped = a measure of the earlier notice with no match. "
         "<code>matched_text</code> is the match, or for new and dropped the closest measure below "

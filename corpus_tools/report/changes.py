@@ -1,5 +1,9 @@
-"""What changed between two notices of one issuer: measures new, dropped or
-carried over, matched by text similarity.
+"""What changed between two notices of one issuer and genre: measures new,
+dropped or carried over, matched by text similarity.
+
+Only notices of one genre (年度工作通知 …) are compared: an issuer's notices of
+two genres are on unrelated subjects, and matching them reads as nearly all
+new and dropped. A notice with no genre is not compared.
 
 Method: the measures (units whose type is not `other`) of both notices become
 TF-IDF vectors of character bigrams (fitted on the two notices together, so
@@ -40,6 +44,7 @@ class ChangeStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class NoticePair:
     issuer: str
+    genre: str
     earlier_doc: str
     earlier: str  # notice label
     later_doc: str
@@ -60,30 +65,41 @@ class Change:
 
 
 def notice_pairs(units: pl.DataFrame, *, max_pairs: int = 3) -> list[NoticePair]:
-    """For each issuer with notices in two or more years (most years first, at
-    most `max_pairs`): its latest notice and the latest of an earlier year."""
+    """For each issuer with notices of one genre in two or more years (most
+    years first, at most `max_pairs`), in its genre with the most years: the
+    latest notice of that genre and the latest of an earlier year."""
     notices = (
         measures(units)
-        .filter(pl.col("year").is_not_null() & (pl.col("issuer") != ""))
-        .group_by("issuer", "year", "doc_id", "notice")
+        .filter(pl.col("year").is_not_null() & (pl.col("issuer") != "") & (pl.col("genre") != ""))
+        .group_by("issuer", "genre", "year", "doc_id", "notice")
         .agg(pl.len().alias("units"))
-        .sort(["issuer", "year", "units", "doc_id"], descending=[False, True, True, False])
+        .sort(
+            ["issuer", "genre", "year", "units", "doc_id"],
+            descending=[False, False, True, True, False],
+        )
     )
-    ranked = (
-        notices.group_by("issuer")
-        .agg(pl.col("year").n_unique().alias("years"))
+    series = (
+        notices.group_by("issuer", "genre")
+        .agg(pl.col("year").n_unique().alias("years"), pl.col("units").sum())
         .filter(pl.col("years") >= 2)
+        .sort(["issuer", "years", "units", "genre"], descending=[False, True, True, False])
+        .unique("issuer", keep="first", maintain_order=True)  # an issuer's longest series
         .sort(["years", "issuer"], descending=[True, False])
         .head(max_pairs)
     )
     pairs = []
-    for issuer in ranked["issuer"]:
-        mine = notices.filter(pl.col("issuer") == issuer)
+    for issuer, genre in series.select("issuer", "genre").iter_rows():
+        mine = notices.filter((pl.col("issuer") == issuer) & (pl.col("genre") == genre))
         later = mine.row(0, named=True)
         earlier = mine.filter(pl.col("year") < later["year"]).row(0, named=True)
         pairs.append(
             NoticePair(
-                issuer, earlier["doc_id"], earlier["notice"], later["doc_id"], later["notice"]
+                issuer,
+                genre,
+                earlier["doc_id"],
+                earlier["notice"],
+                later["doc_id"],
+                later["notice"],
             )
         )
     return pairs

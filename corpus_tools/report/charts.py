@@ -33,13 +33,36 @@ MAX_NOTICES = 40
 MAX_GROUPS = 30
 MAX_BODIES = 20
 
+# A mark's hover is its aria-label (`render_svg` makes it the SVG <title>), which
+# Vega-Lite builds from every encoding channel (axes, colour, size, order) and
+# then the tooltip fields, keeping the first of each title. So a tooltip lists
+# only what no channel shows, and channels that show one thing share a title.
+_MEASURE_TITLE = "measure type"
+
 # One colour per measure type in every chart (`other` is not a measure).
 _MEASURE_ORDER = [MEASURE_NAMES[m] for m in MEASURE_TYPES if m != NOT_A_MEASURE]
 _MEASURE_COLOR = alt.Color(
     "measure_name:N",
-    title="measure type",
+    title=_MEASURE_TITLE,
     scale=alt.Scale(domain=_MEASURE_ORDER, scheme="tableau10"),
     sort=_MEASURE_ORDER,
+)
+# Stacks in one order of types; titled as the colour, so the hover names the type once.
+_STACK_ORDER = alt.Order("measure_type:N", title=_MEASURE_TITLE)
+# Shares to one decimal (`~` drops a trailing .0, so ticks read 20%, not 20.0%);
+# a share on an axis is shown in the hover in the axis's format.
+SHARE_FORMAT = ".1~%"
+_SHARE_AXIS = alt.Axis(format=SHARE_FORMAT)
+# Dates labelled with their year at any range (Vega's default labels a tick
+# inside a year "April" alone); the hover shows the day in the axis's format.
+# No tick step under a day, so a single date does not get hourly ticks.
+_DATE_AXIS = alt.Axis(
+    format="%Y-%m-%d",
+    labelExpr=(
+        "timeFormat(datum.value, date(datum.value) !== 1 ? '%Y-%m-%d' "
+        ": month(datum.value) !== 0 ? '%Y-%m' : '%Y')"
+    ),
+    tickMinStep=24 * 60 * 60 * 1000,  # ms
 )
 
 
@@ -54,6 +77,21 @@ class Chart:
 
 def _pct(value: float) -> str:
     return f"{100 * value:.0f}%"
+
+
+def _whole_ticks(most: int, *, first: int = 0) -> list[int] | alt.UndefinedType:
+    """Ticks for a count that reaches `most`, named when the span is 1 or 2:
+    `tickMinStep=1` still halves those (Vega asks for span + 1 ticks)."""
+    return list(range(first, most + 1)) if most - first <= 2 else alt.Undefined
+
+
+def _count_axis(most: int) -> alt.Axis:
+    """Counts are whole numbers: no 0.5 tick."""
+    return alt.Axis(format="d", tickMinStep=1, values=_whole_ticks(most))
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _measures_only(frame: pl.DataFrame) -> pl.DataFrame:
@@ -91,11 +129,13 @@ def measure_mix_by_notice(mix: pl.DataFrame) -> Chart | None:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("sum(units):Q", title="measures (units)"),
+            x=alt.X("sum(units):Q", title="measures (units)", axis=_count_axis(top["units"])),
             y=alt.Y("notice:N", sort=order, title=None),
             color=_MEASURE_COLOR,
-            order=alt.Order("measure_type:N"),
-            tooltip=["notice:N", "measure_name:N", "units:Q", alt.Tooltip("share:Q", format=".0%")],
+            order=_STACK_ORDER,
+            tooltip=[
+                alt.Tooltip("share:Q", format=SHARE_FORMAT, title="share of the notice's measures")
+            ],
         )
         .properties(width=WIDTH, height=alt.Step(16), title="Measure types per notice")
     )
@@ -140,7 +180,7 @@ def measure_mix_by_group(mix: pl.DataFrame, by: str) -> Chart | None:
                 "sum(units):Q",
                 stack="normalize",
                 title="share of measures",
-                axis=alt.Axis(format="%"),
+                axis=_SHARE_AXIS,
             ),
             # years in order; other groups largest first
             y=alt.Y(
@@ -149,8 +189,8 @@ def measure_mix_by_group(mix: pl.DataFrame, by: str) -> Chart | None:
                 sort=sorted(totals[by]) if by == "year" else totals[by].to_list(),
             ),
             color=_MEASURE_COLOR,
-            order=alt.Order("measure_type:N"),
-            tooltip=[f"{by}:N", "measure_name:N", "units:Q", alt.Tooltip("share:Q", format=".0%")],
+            order=_STACK_ORDER,
+            tooltip=["units:Q"],  # the share is the bar's length
         )
         .properties(width=WIDTH, height=alt.Step(18), title=f"Measure types per {by}")
     )
@@ -187,9 +227,9 @@ def measure_share_by_year(shares: pl.DataFrame) -> Chart | None:
         .mark_line(point=True)
         .encode(
             x=alt.X("year:O", title="year"),
-            y=alt.Y("share:Q", title="share of the year's measures", axis=alt.Axis(format="%")),
+            y=alt.Y("share:Q", title="share of the year's measures", axis=_SHARE_AXIS),
             color=_MEASURE_COLOR,
-            tooltip=["year:O", "measure_name:N", "units:Q", alt.Tooltip("share:Q", format=".0%")],
+            tooltip=["units:Q"],
         )
         .properties(width=WIDTH, height=300, title=f"{issuer}: measure types year by year")
     )
@@ -227,11 +267,12 @@ def bodies(by_type: pl.DataFrame, merged_mentions: int) -> Chart | None:
         alt.Chart(measures.filter(pl.col("body").is_in(shown)))
         .mark_bar()
         .encode(
-            x=alt.X("sum(units):Q", title="measures naming the body"),
+            x=alt.X(
+                "sum(units):Q", title="measures naming the body", axis=_count_axis(top["units"])
+            ),
             y=alt.Y("body:N", sort=shown, title=None),
             color=_MEASURE_COLOR,
-            order=alt.Order("measure_type:N"),
-            tooltip=["body:N", "measure_name:N", "units:Q"],
+            order=_STACK_ORDER,
         )
         .properties(
             width=WIDTH,
@@ -253,30 +294,33 @@ def deadline_timeline(points: pl.DataFrame, relative: int, not_normalised: int) 
         return None
     months = (
         points.group_by(pl.col("date").str.slice(0, 7).alias("month"))
-        .agg(pl.col("units").sum())
-        .sort(["units", "month"], descending=[True, False])
+        .agg(pl.col("deadlines").sum())
+        .sort(["deadlines", "month"], descending=[True, False])
     )
     reading = (
-        f"{points['units'].sum()} dated deadlines from {points['date'].min()} to {points['date'].max()}; "
-        f"the busiest month is {months['month'][0]} ({months['units'][0]}). "
+        f"{points['deadlines'].sum()} dated deadlines from {points['date'].min()} to "
+        f"{points['date'].max()}; the busiest month is {months['month'][0]} "
+        f"({months['deadlines'][0]}). "
         f"{relative} relative and {not_normalised} not normalised deadlines are listed below the chart."
     )
     spec = (
         alt.Chart(points)
         .mark_circle(opacity=0.75)
         .encode(
-            x=alt.X("date:T", title="deadline"),
+            x=alt.X("date:T", title="deadline", axis=_DATE_AXIS),
             y=alt.Y("group:N", title=None),
-            size=alt.Size("units:Q", title="units", scale=alt.Scale(range=[40, 400])),
+            size=alt.Size(
+                "deadlines:Q",
+                title="deadlines",
+                scale=alt.Scale(range=[40, 400]),
+                legend=alt.Legend(
+                    format="d",
+                    tickMinStep=1,
+                    values=_whole_ticks(points["deadlines"].max(), first=1),
+                ),
+            ),
             color=_MEASURE_COLOR,
-            tooltip=[
-                alt.Tooltip("date:T", format="%Y-%m-%d"),
-                "group:N",
-                "measure_name:N",
-                "units:Q",
-                "expression:N",
-                "example:N",
-            ],
+            tooltip=["expression:N", "example:N"],
         )
         .properties(width=WIDTH, height=alt.Step(28), title="Deadlines on a timeline")
     )
@@ -294,23 +338,27 @@ def frequencies(by_type: pl.DataFrame) -> Chart | None:
         .agg(pl.col("units").sum())
         .sort(["units", "frequency"], descending=[True, False])
     )
-    top = periods.row(0, named=True)
-    top_type = measures.filter(pl.col("frequency") == top["frequency"]).sort(
-        ["units", "measure_name"], descending=[True, False]
-    )["measure_name"][0]
-    reading = (
-        f"{measures['units'].sum()} frequency demands in measures; {top['frequency']} is the most common "
-        f"({top['units']}), most often in {top_type}."
-    )
+    top = periods["units"][0]
+    tied = periods.filter(pl.col("units") == top)["frequency"].to_list()
+    if len(tied) == periods.height > 1:  # naming the first of a tie would misread it as the most
+        lead = f"no frequency is more common than another (each {top})"
+    elif len(tied) > 1:
+        lead = f"{_and(tied)} are the most common ({top} each)"
+    else:
+        top_type = measures.filter(pl.col("frequency") == tied[0]).sort(
+            ["units", "measure_name"], descending=[True, False]
+        )["measure_name"][0]
+        lead = f"{tied[0]} is the most common ({top}), most often in {top_type}"
+    reading = f"{measures['units'].sum()} frequency demands in measures; {lead}."
     spec = (
         alt.Chart(measures)
         .mark_bar()
         .encode(
-            x=alt.X("sum(units):Q", title="measures demanding it"),
+            x=alt.X("sum(units):Q", title="measures demanding it", axis=_count_axis(top)),
             y=alt.Y("frequency:N", sort=periods["frequency"].to_list(), title=None),
             color=_MEASURE_COLOR,
-            order=alt.Order("measure_type:N"),
-            tooltip=["frequency:N", "measure_name:N", "units:Q", "as_written:N"],
+            order=_STACK_ORDER,
+            tooltip=["as_written:N"],
         )
         .properties(width=WIDTH, height=alt.Step(20), title="Frequency demands by measure type")
     )
@@ -344,12 +392,19 @@ def changes(summary: pl.DataFrame) -> Chart | None:
             f"{count.get('carried over', 0)} carried over"
         )
     reading = "Measures of the later notice against the earlier one — " + "; ".join(parts) + "."
+    longest = data.group_by("pair", "measure_name").agg(pl.col("units").sum())["units"].max()
     spec = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("sum(units):Q", title="measures"),
-            y=alt.Y("measure_name:N", title=None, sort=_MEASURE_ORDER),
+            x=alt.X("sum(units):Q", title="measures", axis=_count_axis(longest)),
+            # titled for the hover only: the bars' labels need no axis title
+            y=alt.Y(
+                "measure_name:N",
+                title=_MEASURE_TITLE,
+                axis=alt.Axis(title=None),
+                sort=_MEASURE_ORDER,
+            ),
             color=alt.Color(
                 "status:N",
                 scale=alt.Scale(domain=_STATUS_ORDER, range=["#59a14f", "#bab0ac", "#e15759"]),
@@ -363,7 +418,7 @@ def changes(summary: pl.DataFrame) -> Chart | None:
                     labelFont=FONT, labelAngle=0, labelOrient="top", labelAnchor="start"
                 ),
             ),
-            tooltip=["pair:N", "measure_name:N", "status:N", "units:Q"],
+            tooltip=["pair:N"],
         )
         .properties(width=WIDTH - 120, height=alt.Step(16))
     )

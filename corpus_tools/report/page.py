@@ -42,6 +42,7 @@ class Section:
     svg: str | None
     empty_note: str  # shown when there is no chart
     extra_html: str = ""  # tables and notes beside the chart
+    in_extra: tuple[str, ...] = ()  # chart tables `extra_html` shows whole: no preview of them
 
 
 def table_html(frame: pl.DataFrame, *, limit: int | None = PREVIEW_ROWS, test_id: str = "") -> str:
@@ -95,7 +96,7 @@ def _section_html(section: Section, tables: Mapping[str, pl.DataFrame]) -> str:
             f'<figure class="chart" data-chart="{escape(chart.key)}">{section.svg}</figure>'
         )
         parts.append(f'<p class="meta">Tables behind the chart: {_links(chart.tables)}</p>')
-        for name in chart.tables:
+        for name in (n for n in chart.tables if n not in section.in_extra):
             parts.append(
                 f"<details><summary>{escape(name)} ({tables[name].height} rows)</summary>"
                 f"{table_html(tables[name])}</details>"

@@ -276,13 +276,14 @@ def deadlines(units: pl.DataFrame) -> pl.DataFrame:
 
 
 def deadline_points(deadline_rows: pl.DataFrame) -> pl.DataFrame:
-    """Dated deadlines per (date, group, measure type): the timeline's points,
-    each with one unit's text as an example for the hover."""
-    dated = deadline_rows.filter(pl.col("status") == DeadlineStatus.DATED.value)
+    """Dated deadlines of measures per (date, group, measure type): the
+    timeline's points, each with one unit's text as an example for the hover.
+    `other` units are left out, as in the bodies and frequencies charts."""
+    dated = measures(deadline_rows).filter(pl.col("status") == DeadlineStatus.DATED.value)
     return (
         dated.group_by("date", "group", "measure_type", "measure_name")
         .agg(
-            pl.len().alias("units"),
+            pl.len().alias("deadlines"),  # a unit with two deadlines on one date counts twice
             pl.col("expression").first().alias("expression"),
             pl.col("unit_text").first().str.slice(0, 80).alias("example"),
         )
