@@ -51,7 +51,8 @@ _BLOCK_TAGS = frozenset(
         "hr",
     ]
 )
-_SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript"})
+# a page's navigation, side bars and footer (版权所有…ICP备) are the site's, not the notice's
+_SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "nav", "footer", "aside"})
 _HTML_TAG = re.compile(r"<(?:p|div|br|span|strong|table|td|h[1-6])\b[^>]*>", re.IGNORECASE)
 _BOLD_TAGS = frozenset({"strong", "b"})
 _SENTENCE_END = ("。", "．")
@@ -181,7 +182,7 @@ def _walk_html(node, parts: list[str]) -> None:
         if tag == "-text":
             parts.append(child.text(deep=False))
             continue
-        if tag in _SKIP_TAGS or tag == "-comment":
+        if tag in _SKIP_TAGS or tag == "-comment" or _is_site_chrome(child):
             continue
         if tag in _BLOCK_TAGS:
             parts.append("\n")
@@ -191,6 +192,17 @@ def _walk_html(node, parts: list[str]) -> None:
         _walk_html(child, parts)
         if tag in _BLOCK_TAGS:
             parts.append("\n")
+
+
+# class or id words of a site's navigation and footer on pages without <nav>/<footer>
+_CHROME_WORDS = frozenset({"nav", "navbar", "footer", "breadcrumb", "crumb", "crumbs", "copyright"})
+_WORD = re.compile(r"[a-z]+")
+
+
+def _is_site_chrome(node) -> bool:
+    attributes = node.attributes
+    names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
+    return not _CHROME_WORDS.isdisjoint(_WORD.findall(names))
 
 
 def _at_line_start(parts: list[str]) -> bool:

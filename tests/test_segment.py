@@ -346,6 +346,31 @@ def test_html_reader_matches_plain_text(notice_txt: Path, tmp_path: Path):
     assert units_of(page) == units_of(notice_txt)
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            "<nav>首页 | 政务公开 | 通知公告</nav>",
+            "<footer>版权所有 © 某市应急管理局 鲁ICP备12345号</footer>",
+        ),
+        (
+            '<div class="top-nav">首页 | 政务公开</div><ul class="crumbs"><li>当前位置：通知</li></ul>',
+            '<div id="footer_bottom">版权所有 © 某市应急管理局 鲁ICP备12345号</div>',
+        ),
+    ],
+)
+def test_a_government_pages_navigation_and_footer_are_not_the_notice(
+    notice_txt: Path, tmp_path: Path, before: str, after: str
+):
+    body = "".join(f"<p>&emsp;&emsp;{p}</p>\n" for p in NOTICE_PARAGRAPHS)
+    page = tmp_path / "notice.html"
+    page.write_text(
+        f"<html><body>{before}<div id='content'>{body}</div>{after}</body></html>",
+        encoding="utf-8",
+    )
+    assert units_of(page) == units_of(notice_txt)
+
+
 def test_docx_reader_matches_plain_text(notice_txt: Path, tmp_path: Path):
     import docx
 
