@@ -810,3 +810,18 @@ def test_an_unknown_split_names_the_ones_there_and_the_likely_fix(
     with pytest.raises(ExportError, match="no '" + split + "' split") as caught:
         evaluate_model(tiny_model, tiny_export, split=split, baseline=False)
     assert "it has: " in str(caught.value) and fix in str(caught.value)
+
+
+def test_a_folder_given_as_gold_says_what_gold_takes(tiny_model, tiny_export):
+    with pytest.raises(ExportError, match="is a folder; --gold takes a JSON Lines file"):
+        evaluate_model(tiny_model, tiny_export, gold_files=[tiny_export], baseline=False)
+
+
+def test_a_damaged_export_says_to_export_again(tiny_export, tmp_path):
+    damaged = tmp_path / "export"
+    shutil.copytree(tiny_export, damaged)
+    for arrow in (damaged / "dataset" / "test").glob("*.arrow"):
+        arrow.unlink()
+    with pytest.raises(ExportError, match="missing or damaged: export it again") as caught:
+        load_export(damaged)
+    assert "\n" not in str(caught.value)

@@ -53,7 +53,11 @@ def load_export(export_dir: Path | str):
     try:
         dataset = load_from_disk(str(candidate))
     except Exception as error:  # datasets raises several kinds for a damaged directory
-        raise ExportError(f"{candidate}: cannot be read as a saved dataset ({error})") from None
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ExportError(
+            f"{candidate}: cannot be read as a saved dataset ({reason}); a file of it is "
+            "missing or damaged: export it again with `corpus-tools export … -o DIR`"
+        ) from None
     _check_features(dataset, source=str(path))
     return dataset
 
@@ -149,6 +153,11 @@ def read_gold_file(path: Path | str) -> list[GoldUnit]:
     import json
 
     path = Path(path)
+    if path.is_dir():
+        raise ExportError(
+            f"{path}: is a folder; --gold takes a JSON Lines file of annotations kept out of "
+            "the export, e.g. data/external-eval/*.jsonl (an export's own split is --split)"
+        )
     if not path.is_file():
         raise ExportError(f"{path}: gold file not found; expected a JSON Lines file of annotations")
     from corpus_tools.seed import judgement_problem
