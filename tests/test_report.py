@@ -235,7 +235,7 @@ def test_deadlines_of_units_typed_other_are_not_on_the_page(tmp_path):
     ]  # the column counts deadlines
     assert read_table(result.out_dir, "deadlines").height == 3  # the CSV keeps them all
     html = result.index.read_text(encoding="utf-8")
-    assert "1 dated deadlines" in html and "0 relative and 0 not normalised" in html
+    assert "1 dated deadline " in html and "0 relative and 0 not normalised" in html
     dated = html.split('data-testid="deadlines-dated"')[1].split("</table>")[0]
     assert "年底前完成隐患整改" in dated and "2026年底前" not in dated
     unplaced = html.split('data-testid="deadlines-unplaced"')[1].split("</table>")[0]
@@ -360,6 +360,8 @@ def test_what_changed_compares_the_latest_two_years_of_an_issuer(tmp_path):
     html = result.index.read_text(encoding="utf-8")
     assert f"similarity ≥ {THRESHOLD}" in html and "character-bigram TF-IDF" in html
     assert f"{issuer}, {genre}: 2024 · " in html  # the page names the genre compared
+    # every compared measure listed once, not also as the chart table's preview
+    assert html.count("Every measure compared (") == 1 and "<summary>changes (" not in html
 
 
 def test_what_changed_compares_nothing_across_genres(tmp_path):

@@ -274,10 +274,14 @@ def _sections(
             svg=svgs.get(key),
             empty_note=_EMPTY_NOTES[key],
             extra_html=extra.get(key, ""),
-            in_extra=("body_aliases",) if key == "bodies" else (),  # the alias table, once
+            # tables the section's own text shows whole: once, not also as a preview
+            in_extra=_SHOWN_IN_EXTRA.get(key, ()),
         )
         for key, chart in drawn.items()
     ]
+
+
+_SHOWN_IN_EXTRA = {"bodies": ("body_aliases",), "changes": ("changes",)}
 
 
 def _aliases_html(applied: pl.DataFrame, sources: tuple[Path, ...]) -> str:

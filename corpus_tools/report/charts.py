@@ -298,7 +298,7 @@ def deadline_timeline(points: pl.DataFrame, relative: int, not_normalised: int) 
         .sort(["deadlines", "month"], descending=[True, False])
     )
     reading = (
-        f"{points['deadlines'].sum()} dated deadlines from {points['date'].min()} to "
+        f"{_count(points['deadlines'].sum(), 'dated deadline')} from {points['date'].min()} to "
         f"{points['date'].max()}; the busiest month is {months['month'][0]} "
         f"({months['deadlines'][0]}). "
         f"{relative} relative and {not_normalised} not normalised deadlines are listed below the chart."
@@ -442,3 +442,8 @@ def render_svg(spec: dict) -> str:
     svg = vlc.vegalite_to_svg(spec, config=CHART_CONFIG, allowed_base_urls=[])
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
     return _MARK_WITH_LABEL.sub(r'<\1\2aria-label="\3"\4><title>\3</title></\1>', svg)
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 dated deadline`, `24 dated deadlines`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
