@@ -380,3 +380,21 @@ def test_records_name_the_model_by_its_files_as_the_ml_backend_does(tiny_model, 
     weights = retrained / "char_ngram_cats" / "weights.npz"
     weights.write_bytes(weights.read_bytes() + b"\0")
     assert model_version_of(retrained) != report.model_version
+
+
+def test_a_run_logged_to_a_file_prints_its_summary_and_no_stray_lines(tiny_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from corpus_tools.cli import app
+
+    notice = SAMPLE_NOTICES / "001_adfa3942083f85c1.txt"
+    out = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(
+        app, ["prelabel", str(notice), "-o", str(out), "--model", str(tiny_model)]
+    )
+    assert result.exit_code == 0, result.output
+    # no progress display when the output is no terminal: the summary line alone
+    assert result.output.splitlines() == [
+        line for line in result.output.splitlines() if line.startswith("wrote ")
+    ]
+    assert len(result.output.splitlines()) == 1

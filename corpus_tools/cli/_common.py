@@ -97,6 +97,7 @@ class _LazyProgress:
                 TimeElapsedColumn(),
                 console=console,
                 transient=True,
+                disable=not console.is_terminal,  # a log or a pipe gets the summary only
             )
             self.bar.start()
             self.task = self.bar.add_task(self.description, total=total)
@@ -121,4 +122,5 @@ def spinner_progress(count_label: str):
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # a log or a pipe gets the summary only
     )

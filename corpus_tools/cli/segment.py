@@ -38,7 +38,9 @@ def segment(
     from corpus_tools.segment import segment_files
 
     files = list(iter_input_files(paths))
-    with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
+    with Progress(
+        console=console, transient=True, disable=len(files) < 5 or not console.is_terminal
+    ) as progress:
         task = progress.add_task("segmenting", total=len(files))
         report = segment_files(files, output=output, on_file=lambda _: progress.advance(task))
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.units_by_kind.items()))

@@ -372,7 +372,7 @@ def _print_cross_validation(
 
     from corpus_tools.model import cross_validate_export
 
-    with Progress(console=console, transient=True) as bar:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"cross-validating by {group_by}", total=None)
 
         def advance(p) -> None:
