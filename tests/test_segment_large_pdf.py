@@ -65,7 +65,9 @@ def test_each_attached_plan_is_its_own_document(tmp_path: Path, list_after_signa
             ("meta", f"附件{number}"),
             ("meta", plan_title(number - 1)),
         ]
-        assert plan.meta.date is None and plan.meta.doc_number == ""
+        # a plan with no date of its own is issued with the cover notice: its date
+        assert plan.meta.date == "2024-03-06" and plan.meta.doc_number == ""
+        assert plan.meta.issuer == cover.meta.issuer
         headings = [u.text for u in units if u.kind == "heading"]
         assert headings[:2] == ["一、总体要求", "二、主要任务"]
         assert all(u.doc_id == plan.meta.doc_id for u in units)
