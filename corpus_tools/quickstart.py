@@ -281,7 +281,10 @@ def _serve_model(
         home=home,
     )
     summary.append(f"{how} at {info.url} ({info.model_version})")
-    summary.append("connected to the project" if link.created else "already connected")
+    summary.append(
+        ("connected to the project" if link.created else "already connected")
+        + ("; tasks are served least certain first" if link.least_certain_first else "")
+    )
     return info
 
 

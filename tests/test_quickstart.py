@@ -13,7 +13,7 @@ from corpus_tools import studio
 from corpus_tools.model.loading import model_version_of
 from corpus_tools.quickstart import Step, run_quickstart
 from corpus_tools.studio.backend_process import backend_status, stop_backend
-from corpus_tools.studio.client import checked_client
+from corpus_tools.studio.client import checked_client, raw_json
 from corpus_tools.studio.projects import find_project
 from tests.conftest import NEW_NOTICES, PROJECT_ROOT, SAMPLE_NOTICES
 
@@ -111,7 +111,8 @@ def _run_twice(studio_server, options, steps, tmp_path):
     backend = report.backend
     assert backend is not None
     assert next(d for d in steps if d.step is Step.BACKEND).summary == (
-        f"started at {backend.url} ({backend.model_version}); connected to the project"
+        f"started at {backend.url} ({backend.model_version}); connected to the project; "
+        "tasks are served least certain first"
     )
     status = backend_status(home=options["home"])
     assert status.running and status.pid == backend.pid
@@ -122,13 +123,22 @@ def _run_twice(studio_server, options, steps, tmp_path):
     project_id = find_project(client, studio_server.url, "quickstart test").id
     linked = list(client.ml.list(project=project_id))
     assert [(b.url, b.state) for b in linked] == [(backend.url, "CO")]
-    seed_task = next(
-        t for t in client.tasks.list(project=project_id) if t.data["doc_id"] == DOCS[0]
+    # every unlabelled task holds the served model's prediction (prelabel --push names the
+    # model as the backend does): the project samples by it, least certain first
+    full = client.projects.get(id=project_id)
+    assert (full.model_version, full.sampling) == (backend.model_version, "Uncertainty sampling")
+    served = [
+        p
+        for p in client.predictions.list(project=project_id)
+        if p.model_version == backend.model_version
+    ]
+    assert {item["from_name"] for item in served[0].result} >= {"measure_type"}
+    # what the labeling page's "Label All Tasks" asks for: the lowest score first
+    following = raw_json(
+        client, studio_server.url, f"api/projects/{project_id}/next", params={}, doing="next"
     )
-    client.tasks.get(id=seed_task.id)  # what the labeling page asks for when it opens a task
-    suggested = list(client.predictions.list(task=seed_task.id))
-    assert [p.model_version for p in suggested] == [backend.model_version]
-    assert {item["from_name"] for item in suggested[0].result} >= {"measure_type"}
+    lowest = min(served, key=lambda p: p.score)
+    assert following["id"] == lowest.task, (following["id"], lowest.task)
 
     pulled = studio.pull(
         project="quickstart test",
@@ -157,7 +167,8 @@ def _run_twice(studio_server, options, steps, tmp_path):
     assert model_version_of(rerun.model_dir) == backend.model_version
     assert rerun.backend.already_running and rerun.backend.pid == backend.pid
     assert next(d for d in rerun.steps if d.step is Step.BACKEND).summary == (
-        f"already running at {backend.url} ({backend.model_version}); already connected"
+        f"already running at {backend.url} ({backend.model_version}); already connected; "
+        "tasks are served least certain first"
     )
     assert [(b.url, b.state) for b in client.ml.list(project=project_id)] == [(backend.url, "CO")]
     again = studio.pull(

@@ -272,4 +272,9 @@ def studio_connect_model(
         f"ML backend {link.backend_url} {verb} to project {project!r} "
         f"(backend id {link.backend_id}, state {link.state}, model {link.model_version})"
         + (f"; removed the earlier one at {', '.join(link.replaced)}" if link.replaced else "")
+        + (
+            "; tasks are served least certain first"
+            if link.least_certain_first
+            else "; tasks get the model's suggestion as they open"
+        )
     )

@@ -10,6 +10,7 @@ import httpx
 from corpus_tools.errors import ModelBackendError
 from corpus_tools.studio.client import connect, translated
 from corpus_tools.studio.projects import require_project
+from corpus_tools.studio.requeue import UNCERTAINTY_SAMPLING, unlabelled_tasks
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:9090"
 BACKEND_TITLE = "corpus-tools model"
@@ -24,6 +25,10 @@ class BackendLink:
     state: str
     model_version: str
     replaced: tuple[str, ...] = ()  # URLs of earlier corpus-tools backends removed from it
+    # True: every unlabelled task holds the served model's prediction, so the project
+    # serves them least certain first; False: tasks get the backend's suggestion as
+    # they open (the label stream's order is then Label Studio's own)
+    least_certain_first: bool = False
 
 
 def backend_health(backend_url: str, *, timeout: float = 2.0) -> dict:
@@ -89,18 +94,34 @@ def connect_model(
     with translated(base, "removing the project's earlier corpus-tools ML backend"):
         for old in stale:
             client.ml.delete(id=old.id)
-    with translated(base, "turning on predictions when a task opens"):
-        # A task without a prediction gets one from the backend as it is opened (the task
-        # API and the label stream ask when show_collab_predictions is on and the project's
-        # model_version names the backend). evaluate_predictions_automatically stays off: with
-        # it every Data Manager listing asks the backend for all listed tasks in one request
-        # and writes them before answering — with 1,852 tasks that held SQLite's write lock
-        # past a minute and made a quickstart re-run fail listing its tasks.
+    # Label Studio 1.23 reads the project's model_version two ways: naming the backend
+    # (its title), a task without a prediction gets one from the backend as it opens;
+    # naming a prediction version, the label stream serves the unlabelled tasks with the
+    # lowest score of that version first (`next_task.py: _try_uncertainty_sampling`),
+    # which a title matches in no prediction. So where every unlabelled task already
+    # holds the served model's prediction (`prelabel --push` with this model writes its
+    # version), the project names that version and samples by uncertainty, as a retrain's
+    # requeue does; else it names the backend, so that tasks opened get a suggestion.
+    served_version = str(backend_health(backend_url).get("model_version") or "")
+    unlabelled = unlabelled_tasks(client, base, found.id)
+    queue_ready = bool(served_version and unlabelled) and all(
+        served_version in str(task.get("predictions_model_versions") or "") for task in unlabelled
+    )
+    queue = (
+        {"model_version": served_version, "sampling": UNCERTAINTY_SAMPLING}
+        if queue_ready
+        else {"model_version": backend.title or BACKEND_TITLE}
+    )
+    with translated(base, "turning on the model's suggestions"):
+        # evaluate_predictions_automatically stays off: with it every Data Manager listing
+        # asks the backend for all listed tasks in one request and writes them before
+        # answering — with 1,852 tasks that held SQLite's write lock past a minute and made
+        # a quickstart re-run fail listing its tasks.
         client.projects.update(
             id=found.id,
             evaluate_predictions_automatically=False,
             show_collab_predictions=True,
-            model_version=backend.title or BACKEND_TITLE,
+            **queue,
         )
     return BackendLink(
         project_id=found.id,
@@ -110,4 +131,5 @@ def connect_model(
         state=str(backend.state or ""),
         model_version=str(backend.model_version or ""),
         replaced=tuple(b.url for b in stale),
+        least_certain_first=queue_ready,
     )
