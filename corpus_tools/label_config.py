@@ -19,6 +19,7 @@ from corpus_tools.schema import (
     LS_MEASURE_TYPE,
     LS_SPANS,
     LS_TEXT,
+    MEASURE_TYPE_HINTS_ZH,
     MEASURE_TYPE_NAMES_ZH,
     SPAN_LABEL_NAMES_ZH,
     SPAN_LABEL_STYLE,
@@ -79,7 +80,8 @@ def sentence_tagging_config() -> str:
         "  <View>",
         *_context_block(*_NEXT),
         "  </View>",
-        '  <Header value="责任主体 · 时限 · 频次（选中文字后点标签）" size="5"/>',
+        # Label Studio 1.23 makes a span of text selected after a label is chosen, not before
+        '  <Header value="责任主体 · 时限 · 频次（先点标签或按 r / d / f，再选中文字）" size="5"/>',
         f"  <Labels name={_a(LS_SPANS)} toName={_a(LS_TEXT)}>",
     ]
     for label in SpanLabel:
@@ -97,7 +99,7 @@ def sentence_tagging_config() -> str:
     for hotkey, measure in zip(_CHOICE_HOTKEYS, MeasureType, strict=True):
         lines.append(
             f"    <Choice value={_a(MEASURE_TYPE_NAMES_ZH[measure])} alias={_a(measure.value)}"
-            f" hint={_a(measure.value)} hotkey={_a(hotkey)}/>"
+            f" hint={_a(MEASURE_TYPE_HINTS_ZH[measure])} hotkey={_a(hotkey)}/>"
         )
     lines += ["  </Choices>", "</View>", ""]
     return "\n".join(lines)

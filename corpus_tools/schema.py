@@ -37,6 +37,26 @@ MEASURE_TYPE_NAMES_ZH: dict[MeasureType, str] = {
 }
 
 
+# What each type takes in, as annotators read it on hover in Label Studio (the
+# "包括" column of docs/annotator-guide.md, which a test keeps equal to this).
+MEASURE_TYPE_HINTS_ZH: dict[MeasureType, str] = {
+    MeasureType.STUDY_PUBLICITY: "学习传达、宣传活动、安全生产月、安全文化、警示教育",
+    MeasureType.RESPONSIBILITY: (
+        '党政、部门、企业、岗位的安全责任：明确、分解、落实；责任清单、承诺、包保、"三管三必须"'
+    ),
+    MeasureType.INSTITUTION: "设立机构、协调/工作机制、规章制度标准规划、资金保险赔偿安排",
+    MeasureType.RISK_HAZARD: (
+        "风险评估与源头管控、监测预警、隐患排查整治、专项整治、治本攻坚、淘汰落后产能"
+    ),
+    MeasureType.ENFORCEMENT: "监管部门检查执法、联合执法、处罚停产关闭、打击非法违法、规范执法",
+    MeasureType.OVERSIGHT: "督查督导、考核评价、通报约谈、事故调查、问责、移送司法",
+    MeasureType.TECHNOLOGY: "信息平台、智能监控、数据共享、机械化自动化、安全工程与设施改造",
+    MeasureType.EMERGENCY: "预案、救援队伍装备物资、演练、值班值守、信息报告、灾害应对",
+    MeasureType.TRAINING: "人员培训考核、技能竞赛、监管队伍能力建设",
+    MeasureType.OTHER: "背景、形势、指导思想、目标、原则、没有具体动作的号召、问题陈述",
+}
+
+
 class SpanLabel(StrEnum):
     RESPONSIBLE_BODY = "RESPONSIBLE_BODY"
     DEADLINE = "DEADLINE"

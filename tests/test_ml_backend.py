@@ -488,3 +488,33 @@ def test_a_killed_retrain_leaves_the_served_model_serving(served):
     assert health["last_retrain"].startswith("retrain failed, kept ")
     task = {"id": 1, "data": {"text": "各单位要加强检查。"}}
     assert client.post("/predict", json={"tasks": [task]}).status_code == 200
+
+
+def test_health_counts_the_annotations_toward_the_next_retrain(served):
+    # what `studio status` shows an annotator lead: their work counts
+    client, _ = _client(served, retrain=lambda project, current: None, retrain_after=5)
+    for n in (1, 2):
+        client.post("/webhook", json=_annotation(n))
+    health = client.get("/health").json()
+    assert (health["new_annotations"], health["retrain_after"]) == (2, 5)
+    # a backend that does not retrain says no threshold
+    plain, _ = _client(served)
+    assert plain.get("/health").json()["retrain_after"] is None
+
+
+def test_status_line_says_how_far_the_next_retrain_is():
+    from corpus_tools.studio.backend_process import BackendStatus
+
+    status = BackendStatus(
+        running=True,
+        url="http://127.0.0.1:9090",
+        pid=7,
+        log_path=Path("b.log"),
+        model_version="m+1",
+        new_annotations=3,
+        retrain_after=20,
+    )
+    assert status.summary == (
+        "ML backend is running: http://127.0.0.1:9090 (pid 7, model m+1, "
+        "3 annotations since the last retrain, retrains at 20)"
+    )

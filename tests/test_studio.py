@@ -123,6 +123,24 @@ def test_label_config_shows_chinese_names_and_stores_schema_ids():
         assert f'value="{key}"' in config
 
 
+def test_each_choice_hints_what_the_annotator_guide_says_it_takes_in(project_root: Path):
+    import re
+    import xml.etree.ElementTree as ET
+
+    from corpus_tools.schema import MEASURE_TYPE_HINTS_ZH
+
+    guide = (project_root / "docs" / "annotator-guide.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| [0-9] \| [^|]+ \| `(\w+)` \| (.+) \|$", guide, flags=re.MULTILINE)
+    assert dict(rows) == {m.value: hint for m, hint in MEASURE_TYPE_HINTS_ZH.items()}
+    choices = ET.fromstring(sentence_tagging_config()).iter("Choice")
+    assert {c.get("alias"): c.get("hint") for c in choices} == dict(rows)
+
+
+def test_the_span_header_says_to_choose_the_label_before_selecting():
+    # Label Studio 1.23 makes no span of text selected before the label is chosen
+    assert "先点标签或按 r / d / f，再选中文字" in sentence_tagging_config()
+
+
 def test_task_data_has_the_unit_and_display_strings():
     unit = notice_units()[2]
     data = studio.task_data(unit, prev_text="上一句。", next_text="")
@@ -656,3 +674,14 @@ def test_a_bad_span_in_an_annotations_file_is_named_before_any_project_exists(
             annotations=bad,
         )
     assert find_project(sdk(studio_server), studio_server.url, title) is None
+
+
+def test_the_guidelines_the_annotator_guide_defers_to_ship_with_the_schemas_ids(
+    project_root: Path,
+):
+    guidelines = (project_root / "docs" / "annotation-guidelines.md").read_text(encoding="utf-8")
+    for label in (*MEASURE_TYPES, *SPAN_LABELS):
+        assert f"`{label}`" in guidelines, label
+    assert "docs/annotation-guidelines.md" in (
+        project_root / "docs" / "annotator-guide.md"
+    ).read_text(encoding="utf-8")

@@ -65,6 +65,8 @@ class BackendStatus:
     retraining: bool = False
     last_retrain: str = ""
     started: bool = False  # a backend was ever started in this home (backend.json exists)
+    new_annotations: int | None = None  # annotations since the last retrain, when it says
+    retrain_after: int | None = None
     stopped_pid: int | None = None  # set by `stop_backend`
 
     @property
@@ -74,6 +76,11 @@ class BackendStatus:
             line = f"ML backend is running: {self.url} (pid {self.pid}, model {self.model_version}"
             if self.retraining:
                 line += ", retraining now"
+            if self.new_annotations is not None and self.retrain_after:
+                line += (
+                    f", {self.new_annotations} annotations since the last retrain, "
+                    f"retrains at {self.retrain_after}"
+                )
             line += ")"
             return line + (f"; last retrain: {self.last_retrain}" if self.last_retrain else "")
         if self.pid is not None:
@@ -300,7 +307,14 @@ def backend_status(*, home: Path | None = None) -> BackendStatus:
         retraining=bool(health and health.get("retraining")),
         last_retrain=str(health.get("last_retrain") or "") if health else "",
         started=bool(state),
+        new_annotations=_int_or_none(health, "new_annotations"),
+        retrain_after=_int_or_none(health, "retrain_after"),
     )
+
+
+def _int_or_none(health: dict | None, key: str) -> int | None:
+    value = health.get(key) if health else None
+    return value if isinstance(value, int) else None
 
 
 def stop_backend(*, home: Path | None = None, timeout: float = 20.0) -> BackendStatus:

@@ -279,6 +279,9 @@ def create_app(state: BackendState) -> Starlette:
                 "retraining": state.retraining,
                 "last_retrain": state.last_retrain,
                 "last_requeue": state.last_requeue,
+                # annotators see their work count toward the next retrain
+                "new_annotations": state.new_annotations,
+                "retrain_after": state.retrain_after if state.retrain is not None else None,
             }
         )
 
