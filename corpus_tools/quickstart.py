@@ -160,13 +160,25 @@ def run_quickstart(
                     f"not loaded (first: {loaded.units_missing[0]})"
                 )
     with clock.step(Step.EXPORT) as summary:
+        # the notices pre-labelled into the same project are evaluation notices: what an
+        # annotator does on them must not become training data
         exported = export.export_annotations(
-            None, export_dir, project=project, url=connection.url, api_key=connection.api_key
+            None,
+            export_dir,
+            project=project,
+            url=connection.url,
+            api_key=connection.api_key,
+            held_out=(new_notices,),
         )
         summary.append(
             f"{exported.units_exported} units, {exported.documents} documents, "
             f"κ {_fmt(exported.agreement.measure_type_kappa)} on {exported.agreement.units} doubly annotated"
         )
+        if exported.tasks_held_out:
+            summary.append(
+                f"{exported.tasks_held_out} tasks of the evaluation notices ({new_notices}) "
+                "left out"
+            )
     with clock.step(Step.TRAIN) as summary:
         # a re-run on the same export, settings and code keeps the model (training is seeded)
         trained = train.train_model(

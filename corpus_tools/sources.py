@@ -114,13 +114,19 @@ def evaluation_only(paths: list[Path]):
     stands inside a longer sentence there, as a quoted accident report does, and
     when one of their sentences stands inside the unit, as a sub-plan's
     `落实“谁执法谁普法”普法责任制，深入开展安全生产法治宣传教育，……` does."""
-    from corpus_tools.ingest import iter_input_files, read_source
+    from corpus_tools.ingest import READERS, iter_input_files, read_source
     from corpus_tools.segment import clean_lines
 
-    corpus = "\n".join(
-        _WHITESPACE.sub("", "".join(clean_lines(read_source(path).text)))
-        for path in iter_input_files(paths)
-    )
+    def text_of(path: Path) -> str:
+        # a file no reader takes (a scan, an empty file) holds no sentence to keep out
+        if path.suffix.lower() not in READERS:
+            return ""
+        try:
+            return _WHITESPACE.sub("", "".join(clean_lines(read_source(path).text)))
+        except InputFileError:
+            return ""
+
+    corpus = "\n".join(text_of(path) for path in iter_input_files(paths))
 
     sentences = {
         sentence for sentence in _SENTENCE_END.split(corpus) if len(sentence) >= _MIN_SHARED_CHARS

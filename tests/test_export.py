@@ -726,3 +726,18 @@ def test_empty_project_is_refused(tmp_path):
     with pytest.raises(ExportError, match="nothing to export.*1 without annotation"):
         export_annotations([task(data)], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_units_of_notices_held_out_for_evaluation_are_left_out_and_counted(tmp_path):
+    held_text = "各县区应急管理部门要于年底前完成危险化学品企业专项检查。"
+    held = tmp_path / "external"
+    held.mkdir()
+    (held / "notice.txt").write_text(f"关于开展专项检查的通知\n{held_text}\n", encoding="utf-8")
+    tasks = corpus(docs=12)
+    annotated = unit("ext01", 0, held_text)
+    tasks.append(task(annotated, ann(annotated, "enforcement")))
+    report = export_annotations(tasks, tmp_path / "out", held_out=[held])
+    assert report.tasks_held_out == 1 and report.units_exported == 48
+    assert "1 tasks of notices held out for evaluation left out (--held-out)" in report.notes()
+    exported = datasets.load_from_disk(str(tmp_path / "out" / "dataset"))
+    assert held_text not in {text for split in exported.values() for text in split["text"]}

@@ -149,11 +149,28 @@ def _run_twice(studio_server, options, steps, tmp_path):
     first_count = pulled.tasks
     assert pulled.annotations == first_count > 100
 
+    # an annotator judges a unit of the evaluation notice pre-labelled into the project
+    annotated = lowest.task
+    client.annotations.create(
+        id=annotated,
+        result=[
+            {
+                "from_name": "measure_type",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": ["risk_hazard"]},
+            }
+        ],
+    )
+
     rerun = run_quickstart(**options)
     push = next(done for done in rerun.steps if done.step is Step.PUSH)
     assert push.summary.startswith("0 new tasks")
     loaded = next(done for done in rerun.steps if done.step is Step.ANNOTATIONS)
     assert " 0 new" in loaded.summary
+    # the evaluation notices pre-labelled into the project never reach the export
+    exported = next(done for done in rerun.steps if done.step is Step.EXPORT).summary
+    assert "1 tasks of the evaluation notices" in exported, exported
     # the same model version's predictions are there: the re-run says it added none
     prelabelled = next(done for done in rerun.steps if done.step is Step.PRELABEL).summary
     assert re.search(
@@ -177,7 +194,8 @@ def _run_twice(studio_server, options, steps, tmp_path):
         url=studio_server.url,
         api_key=studio_server.api_key,
     )
-    assert again.tasks == first_count
+    # no annotation doubled: the first pull's and the one added on the evaluation notice
+    assert again.tasks == again.annotations == first_count + 1
 
 
 def test_quickstart_cli_reports_an_unreachable_server_in_one_line(tmp_path):

@@ -212,6 +212,14 @@ def export_command(
             "holds an earlier export."
         ),
     ] = False,
+    held_out: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Notices (a file or folder) kept for evaluation: tasks whose text shares a "
+            "sentence with them are left out and counted; repeatable, e.g. "
+            "--held-out data/new-notices."
+        ),
+    ] = None,
 ) -> None:
     """Export Label Studio annotations to a Hugging Face dataset (Arrow, Parquet, card).
 
@@ -243,6 +251,7 @@ def export_command(
         license=license,
         keep_splits_of=keep_splits,
         new_splits=new_splits,
+        held_out=tuple(held_out or ()),
     )
     table = Table(title=f"export of {report.source} -> {out}")
     for column in ("split", "units", "documents", "missing measure types"):

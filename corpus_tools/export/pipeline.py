@@ -39,6 +39,7 @@ def export_annotations(
     license: str = DEFAULT_LICENSE,
     keep_splits_of: Path | None = None,
     new_splits: bool = False,
+    held_out: Sequence[Path] = (),
 ) -> ExportReport:
     """Export annotations to `out_dir` (layout in `export.layout`) and return the report.
 
@@ -50,7 +51,9 @@ def export_annotations(
     when it holds an export, so a re-run does not move documents between published
     splits; `new_splits` draws them afresh instead. `sizes` and `seed` (default 0.8/0.1/0.1
     and `DEFAULT_SEED`) place the documents assigned afresh; giving them for such a re-run
-    is refused, as they would place none.
+    is refused, as they would place none. `held_out` names notices (files or folders)
+    kept for evaluation: a task whose text shares a sentence with them
+    (`sources.evaluation_only`) is left out and counted, so no model trains on them.
     """
     if keep_splits_of is not None and new_splits:
         raise ExportError(
@@ -88,6 +91,13 @@ def export_annotations(
         name = "tasks"
         tasks = list(source)
         check_label_studio_tasks(tasks, source=name)
+    held = 0
+    if held_out:
+        from corpus_tools.sources import evaluation_only
+
+        for_evaluation = evaluation_only(list(held_out))
+        kept = [t for t in tasks if not for_evaluation(str((t.get("data") or {}).get("text", "")))]
+        held, tasks = len(tasks) - len(kept), kept
     keep = previous_splits(keep_splits_of) if keep_splits_of is not None else None
     export = build_export(
         tasks,
@@ -98,9 +108,14 @@ def export_annotations(
         source=name,
         keep_splits=keep,
     )
-    if keep_splits_of is not None:
-        # Set before writing: the card and export-report.json say where the splits came from.
-        export = replace(
-            export, report=replace(export.report, splits_kept_from=str(keep_splits_of))
-        )
+    # Set before writing: the card and export-report.json say where the splits came from
+    # and what was held out.
+    export = replace(
+        export,
+        report=replace(
+            export.report,
+            splits_kept_from=str(keep_splits_of) if keep_splits_of is not None else None,
+            tasks_held_out=held,
+        ),
+    )
     return write_export(export, out_dir, license=license)

@@ -152,6 +152,8 @@ class ExportReport:
     documents_newly_assigned: int = 0
     # that earlier export (the output itself on a re-run), or None: splits drawn afresh
     splits_kept_from: str | None = None
+    # tasks left out as units of notices held out for evaluation (`held_out`)
+    tasks_held_out: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -167,6 +169,7 @@ class ExportReport:
                 self.tasks_without_usable_annotation
             ),
             "units left out as conflicting (drop-conflicts)": self.conflicts_dropped,
+            "tasks of notices held out for evaluation left out (--held-out)": (self.tasks_held_out),
             "invalid spans left out (--skip-invalid)": len(self.invalid_spans),
             "spans whose offsets were UTF-16 and were converted": (
                 self.offsets_converted_from_utf16
