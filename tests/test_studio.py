@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -685,3 +686,49 @@ def test_the_guidelines_the_annotator_guide_defers_to_ship_with_the_schemas_ids(
     assert "docs/annotation-guidelines.md" in (
         project_root / "docs" / "annotator-guide.md"
     ).read_text(encoding="utf-8")
+
+
+def test_a_retrained_models_suggestions_replace_its_earlier_ones_on_unannotated_tasks(
+    studio_server,
+):
+    title = unique_title("stale-predictions")
+    units = notice_units()
+    studio.push_units(units, project=title, url=studio_server.url, api_key=studio_server.api_key)
+
+    def prelabelled(version: str) -> list[dict]:
+        rows = [u.to_dict() for u in units]
+        for row in (r for r in rows if r["kind"] == "body"):
+            row.update(
+                measure_type="risk_hazard",
+                measure_type_score=0.5,
+                measure_type_top3=[{"label": "risk_hazard", "score": 0.5}],
+                spans=[],
+                deadlines=[],
+                model_version=version,
+            )
+        return rows
+
+    access = {"project": title, "url": studio_server.url, "api_key": studio_server.api_key}
+    studio.push_units(prelabelled("m-0.1.0+aaaa"), **access)
+    client = sdk(studio_server)
+    project_id = find_project(client, studio_server.url, title).id
+    tasks = sorted(t.id for t in client.tasks.list(project=project_id))
+    annotated = tasks[0]
+    client.annotations.create(
+        id=annotated,
+        result=[
+            {
+                "from_name": "measure_type",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": ["risk_hazard"]},
+            }
+        ],
+    )
+    newer = studio.push_units(prelabelled("m-0.1.0+r1+bbbb"), **access)
+    assert newer.predictions_replaced == len(tasks) - 1
+    versions = defaultdict(set)
+    for p in client.predictions.list(project=project_id):
+        versions[p.task].add(p.model_version)
+    assert versions[annotated] == {"m-0.1.0+aaaa", "m-0.1.0+r1+bbbb"}  # what was shown stays
+    assert all(versions[t] == {"m-0.1.0+r1+bbbb"} for t in tasks[1:])

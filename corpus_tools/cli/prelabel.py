@@ -105,6 +105,12 @@ def prelabel_command(
         typer.echo(
             f"pushed to {p.project_title!r}: {p.tasks_created} new tasks, "
             f"{p.predictions_created} predictions added, {p.predictions_skipped} already there"
+            + (
+                f", {p.predictions_replaced} earlier ones of the model removed from "
+                "tasks not yet annotated"
+                if p.predictions_replaced
+                else ""
+            )
         )
     if report.errors:  # the rest was written; the exit code tells a script that not all was
         console.print(

@@ -49,6 +49,8 @@ class PushReport:
     predictions_skipped: int
     seconds: float
     annotations_created: int = 0
+    # earlier suggestions of the same model removed from tasks not yet annotated
+    predictions_replaced: int = 0
     # judged units that are not among the body units pushed (a segmenter change made
     # the unit a heading, or the wrong units file): their annotations were not imported
     annotated_units_missing: tuple[str, ...] = ()
@@ -165,6 +167,50 @@ def _existing_prediction_versions(
     for prediction in predictions:
         versions[prediction.task].add(prediction.model_version or "")
     return versions
+
+
+def model_family(version: str) -> str:
+    """`name-version` of a model version: `…-0.1.0+3bf2ea80` and a retrain's
+    `…-0.1.0+r1+…` are one model's suggestions, `m1` and `m2` two models'."""
+    return version.split("+", 1)[0]
+
+
+def drop_stale_predictions(client: LabelStudio, url: str, project_id: int, *, current: str) -> int:
+    """Delete, on tasks nobody has annotated yet, the predictions of earlier versions of
+    `current`'s model: each retrain's suggestions would otherwise pile up as another tab
+    in the labeling page. Annotated tasks keep theirs (what annotators were shown)."""
+    from corpus_tools.studio.requeue import unlabelled_tasks
+
+    unlabelled = {
+        int(task["id"])
+        for task in unlabelled_tasks(client, url, project_id)
+        if any(
+            v != current and model_family(v) == model_family(current) for v in _versions_of(task)
+        )
+    }
+    if not unlabelled:
+        return 0
+    with translated(url, "listing predictions"):
+        predictions = list(client.predictions.list(project=project_id))
+    stale = [
+        p
+        for p in predictions
+        if p.task in unlabelled
+        and (p.model_version or "") != current
+        and model_family(p.model_version or "") == model_family(current)
+    ]
+    with translated(url, "removing earlier suggestions of the model"):
+        for prediction in stale:
+            client.predictions.delete(id=prediction.id)
+    return len(stale)
+
+
+def _versions_of(task: Mapping[str, Any]) -> list[str]:
+    """The Data Manager's `predictions_model_versions` (a list, or one comma-joined string)."""
+    raw = task.get("predictions_model_versions") or []
+    if isinstance(raw, str):
+        return [v.strip() for v in raw.split(",") if v.strip()]
+    return [str(v) for v in raw]
 
 
 def push_units(
@@ -294,10 +340,13 @@ def push_units(
                 response = client.projects.import_predictions(id=project_id, request=batch)
             predictions_created += len(batch)
 
-    if least_certain_first and has_predictions:
+    stale_removed = 0
+    if has_predictions:
         newest = (new[0]["predictions"][0] if new and new[0].get("predictions") else attach[0][1])[
             "model_version"
         ]
+        stale_removed = drop_stale_predictions(client, base, project_id, current=newest)
+    if least_certain_first and has_predictions:
         with translated(base, "setting uncertainty sampling"):
             client.projects.update(
                 id=project_id, sampling="Uncertainty sampling", model_version=newest
@@ -313,6 +362,7 @@ def push_units(
         tasks_existing=total - len(new),
         predictions_created=predictions_created,
         predictions_skipped=predictions_skipped,
+        predictions_replaced=stale_removed,
         seconds=time.perf_counter() - started,
         annotations_created=annotations_created,
         annotated_units_missing=tuple(sorted(judged.keys() - {d["unit_id"] for d, _ in pairs})),

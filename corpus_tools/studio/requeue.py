@@ -150,6 +150,9 @@ def requeue_project(
             client.projects.import_predictions(
                 id=found.id, request=rows[start : start + batch_size]
             )
+    from corpus_tools.studio.push import drop_stale_predictions
+
+    drop_stale_predictions(client, base, found.id, current=version)  # one suggestion tab
     with translated(base, "setting uncertainty sampling on the new model version"):
         client.projects.update(id=found.id, model_version=version, sampling=UNCERTAINTY_SAMPLING)
     view_id, created = queue_view(client, base, found.id)
