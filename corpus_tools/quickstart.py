@@ -62,6 +62,7 @@ class QuickstartReport:
     steps: tuple[StepDone, ...] = field(default_factory=tuple)
     # the ML backend serving the model to the project (None with backend=False)
     backend: BackendInfo | None = None
+    project_url: str = ""  # the project's page, where annotators start labelling
 
     @property
     def seconds(self) -> float:
@@ -250,6 +251,7 @@ def run_quickstart(
         span_f1={label: prf.f1 for label, prf in scores.spans.per_label.items()},
         steps=tuple(clock.done),
         backend=served,
+        project_url=f"{connection.url.rstrip('/')}/projects/{pushed.project_id}/",
     )
 
 

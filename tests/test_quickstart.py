@@ -121,6 +121,7 @@ def _run_twice(studio_server, options, steps, tmp_path):
         studio.StudioConnection(url=studio_server.url, api_key=studio_server.api_key)
     )
     project_id = find_project(client, studio_server.url, "quickstart test").id
+    assert report.project_url == f"{studio_server.url.rstrip('/')}/projects/{project_id}/"
     linked = list(client.ml.list(project=project_id))
     assert [(b.url, b.state) for b in linked] == [(backend.url, "CO")]
     # every unlabelled task holds the served model's prediction (prelabel --push names the

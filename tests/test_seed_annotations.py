@@ -150,3 +150,16 @@ def test_a_review_replaces_the_type_keeps_unreviewed_spans_and_refuses_strays():
         apply_review(judged, [{"unit_id": "d:0009:z", "measure_type": "other"}])
     with pytest.raises(InputFileError, match="not one of the schema's ids"):
         apply_review(judged, [{"unit_id": "d:0002:b", "measure_type": "plan"}])
+
+
+def test_every_seed_judgement_is_a_body_unit_of_the_sample_corpus():
+    # quickstart loads them all: none is left over as "not among the pushed units"
+    from corpus_tools.segment import iter_units
+    from tests.conftest import SAMPLE_NOTICES
+
+    body = {
+        u.unit_id
+        for u in iter_units([SAMPLE_NOTICES])
+        if not isinstance(u, Exception) and u.kind == "body"
+    }
+    assert {row["unit_id"] for row in records("seed.jsonl")} == body

@@ -96,6 +96,9 @@ def quickstart(
             f"pid {report.backend.pid}, log {report.backend.log_path})"
             if report.backend
             else ""
-        ),
+        )
+        + f"\nNext:         open {report.project_url} and press 'Label All Tasks' (the model's "
+        "suggestions shown, least certain first; docs/annotator-guide.md says how to judge); "
+        "`uv run corpus-tools studio stop` stops Label Studio and the backend",
         highlight=False,
     )
