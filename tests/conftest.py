@@ -348,3 +348,18 @@ def annotated_task(
             {"id": task_id, "result": result, "completed_by": 1, "was_cancelled": False}
         ],
     }
+
+
+def annotate_in_studio(client, task_id: int, measure_type: str = "risk_hazard") -> None:
+    """An annotator's judgement of one task through Label Studio's API: the measure type."""
+    client.annotations.create(
+        id=task_id,
+        result=[
+            {
+                "from_name": "measure_type",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [measure_type]},
+            }
+        ],
+    )

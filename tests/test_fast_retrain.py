@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import annotated_task
+from conftest import annotate_in_studio, annotated_task
 
 from corpus_tools.errors import ModelError
 from corpus_tools.schema import MEASURE_TYPES
@@ -360,17 +360,7 @@ def test_requeue_rescores_unlabelled_tasks_and_orders_the_default_view_least_cer
     found = [p for p in client.projects.list(title=project) if p.title == project][0]
     tasks = {t.data["unit_id"]: t.id for t in client.tasks.list(project=found.id)}
     labelled = tasks["rq-0"]
-    client.annotations.create(
-        id=labelled,
-        result=[
-            {
-                "from_name": "measure_type",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": ["risk_hazard"]},
-            }
-        ],
-    )
+    annotate_in_studio(client, labelled, "risk_hazard")
     served = load_served_model(tiny_model)
 
     report = requeue_project(project, served, url=studio_server.url, api_key=studio_server.api_key)

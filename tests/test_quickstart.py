@@ -15,7 +15,7 @@ from corpus_tools.quickstart import Step, run_quickstart
 from corpus_tools.studio.backend_process import backend_status, stop_backend
 from corpus_tools.studio.client import checked_client, raw_json
 from corpus_tools.studio.projects import find_project
-from tests.conftest import NEW_NOTICES, PROJECT_ROOT, SAMPLE_NOTICES
+from tests.conftest import NEW_NOTICES, PROJECT_ROOT, SAMPLE_NOTICES, annotate_in_studio
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -152,17 +152,7 @@ def _run_twice(studio_server, options, steps, tmp_path):
 
     # an annotator judges a unit of the evaluation notice pre-labelled into the project
     annotated = lowest.task
-    client.annotations.create(
-        id=annotated,
-        result=[
-            {
-                "from_name": "measure_type",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": ["risk_hazard"]},
-            }
-        ],
-    )
+    annotate_in_studio(client, annotated, "risk_hazard")
 
     rerun = run_quickstart(**options)
     push = next(done for done in rerun.steps if done.step is Step.PUSH)

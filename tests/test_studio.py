@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import annotate_in_studio
 
 from corpus_tools import studio
 from corpus_tools.errors import InputFileError, ProjectLookupError, StudioAuthError
@@ -714,17 +715,7 @@ def test_a_retrained_models_suggestions_replace_its_earlier_ones_on_unannotated_
     project_id = find_project(client, studio_server.url, title).id
     tasks = sorted(t.id for t in client.tasks.list(project=project_id))
     annotated = tasks[0]
-    client.annotations.create(
-        id=annotated,
-        result=[
-            {
-                "from_name": "measure_type",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": ["risk_hazard"]},
-            }
-        ],
-    )
+    annotate_in_studio(client, annotated, "risk_hazard")
     newer = studio.push_units(prelabelled("m-0.1.0+r1+bbbb"), **access)
     assert newer.predictions_replaced == len(tasks) - 1
     versions = defaultdict(set)
