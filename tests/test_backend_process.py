@@ -112,7 +112,10 @@ def test_studio_status_shows_the_backend_and_studio_stop_stops_it(
     assert status.returncode == 1  # Label Studio itself is not running here
     assert "Label Studio is not running" in status.stdout
     line = next(row for row in status.stdout.splitlines() if row.startswith("ML backend"))
-    assert line == f"ML backend is running: {info.url} (pid {info.pid}, model {info.model_version})"
+    assert line == (
+        f"ML backend is running: {info.url} (pid {info.pid}, model {info.model_version}, "
+        "0 annotations since the last retrain, retrains at 20)"
+    )
 
     stop = _cli("studio", "stop", data_home=data_home)
     assert stop.returncode == 0, stop.stderr
