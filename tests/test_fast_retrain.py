@@ -443,3 +443,12 @@ def test_predictions_from_threads_at_once_equal_one_at_a_time(project_root):
     assert len(results) == 4
     for k, got in results.items():
         assert got == (expected if k % 2 == 0 else expected[::-1])
+
+
+def test_prediction_versions_are_read_whole_not_as_substrings():
+    from corpus_tools.studio.requeue import prediction_versions
+
+    assert prediction_versions({"predictions_model_versions": ["m+1", "m+12"]}) == ["m+1", "m+12"]
+    assert prediction_versions({"predictions_model_versions": "m+12, n"}) == ["m+12", "n"]
+    assert "m+1" not in prediction_versions({"predictions_model_versions": "m+12"})
+    assert prediction_versions({}) == []

@@ -10,7 +10,11 @@ import httpx
 from corpus_tools.errors import ModelBackendError
 from corpus_tools.studio.client import connect, translated
 from corpus_tools.studio.projects import require_project
-from corpus_tools.studio.requeue import UNCERTAINTY_SAMPLING, unlabelled_tasks
+from corpus_tools.studio.requeue import (
+    UNCERTAINTY_SAMPLING,
+    prediction_versions,
+    unlabelled_tasks,
+)
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:9090"
 BACKEND_TITLE = "corpus-tools model"
@@ -105,7 +109,7 @@ def connect_model(
     served_version = str(backend_health(backend_url).get("model_version") or "")
     unlabelled = unlabelled_tasks(client, base, found.id)
     queue_ready = bool(served_version and unlabelled) and all(
-        served_version in str(task.get("predictions_model_versions") or "") for task in unlabelled
+        served_version in prediction_versions(task) for task in unlabelled
     )
     queue = (
         {"model_version": served_version, "sampling": UNCERTAINTY_SAMPLING}

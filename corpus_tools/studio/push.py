@@ -179,13 +179,14 @@ def drop_stale_predictions(client: LabelStudio, url: str, project_id: int, *, cu
     """Delete, on tasks nobody has annotated yet, the predictions of earlier versions of
     `current`'s model: each retrain's suggestions would otherwise pile up as another tab
     in the labeling page. Annotated tasks keep theirs (what annotators were shown)."""
-    from corpus_tools.studio.requeue import unlabelled_tasks
+    from corpus_tools.studio.requeue import prediction_versions, unlabelled_tasks
 
     unlabelled = {
         int(task["id"])
         for task in unlabelled_tasks(client, url, project_id)
         if any(
-            v != current and model_family(v) == model_family(current) for v in _versions_of(task)
+            v != current and model_family(v) == model_family(current)
+            for v in prediction_versions(task)
         )
     }
     if not unlabelled:
@@ -203,14 +204,6 @@ def drop_stale_predictions(client: LabelStudio, url: str, project_id: int, *, cu
         for prediction in stale:
             client.predictions.delete(id=prediction.id)
     return len(stale)
-
-
-def _versions_of(task: Mapping[str, Any]) -> list[str]:
-    """The Data Manager's `predictions_model_versions` (a list, or one comma-joined string)."""
-    raw = task.get("predictions_model_versions") or []
-    if isinstance(raw, str):
-        return [v.strip() for v in raw.split(",") if v.strip()]
-    return [str(v) for v in raw]
 
 
 def push_units(

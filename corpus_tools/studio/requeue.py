@@ -62,6 +62,15 @@ class RequeueReport:
     import_seconds: float
 
 
+def prediction_versions(task: Mapping[str, Any]) -> list[str]:
+    """The model versions of a listed task's predictions: the Data Manager's
+    `predictions_model_versions` (a list, or one comma-joined string)."""
+    raw = task.get("predictions_model_versions") or []
+    if isinstance(raw, str):
+        return [v.strip() for v in raw.split(",") if v.strip()]
+    return [str(v) for v in raw]
+
+
 def unlabelled_tasks(
     client: Any, url: str, project_id: int, *, page_size: int = 10_000
 ) -> list[dict[str, Any]]:
@@ -132,7 +141,7 @@ def requeue_project(
     version = served.model_version
     clock = time.perf_counter()
     tasks = unlabelled_tasks(client, base, found.id)
-    todo = [t for t in tasks if version not in str(t.get("predictions_model_versions") or "")]
+    todo = [t for t in tasks if version not in prediction_versions(t)]
     list_seconds = time.perf_counter() - clock
 
     clock = time.perf_counter()
