@@ -812,3 +812,48 @@ def test_a_joint_letterhead_run_into_one_line_gives_the_issuers_named_below_it(t
     (tmp_path / name).write_bytes((NEW_NOTICES / name).read_bytes())
     (doc,) = [d for d in iter_documents([tmp_path]) if not isinstance(d, Exception)]
     assert doc.meta.issuer == "山东省人民政府安全生产委员会、山东省人民政府消防安全委员会"
+
+
+# A law as a law library stores it (LawRefBook's Markdown, `data/more-notices/42_…`–`49_…`):
+# its name as a `#` heading, its record of passing and amending, an HTML comment, chapters
+# and articles whose lists end right before the next article.
+LAW_LIBRARY_PAGE = """# 某市电梯安全条例
+
+2017年10月30日 某市人民代表大会常务委员会第六次会议通过
+
+2018年3月1日 施行
+
+<!-- INFO END -->
+
+## 第一章 总则
+
+第一条 为了加强电梯安全工作，根据有关法律，制定本条例。
+
+第二条 使用单位应当履行下列义务：
+
+（一）建立电梯安全管理制度；
+
+（二）配备电梯安全管理人员。
+
+第三条 禁止下列行为：
+
+（一）乘坐明示处于非正常状态的电梯。
+
+第四条 本条例自2018年3月1日起施行。
+"""
+
+
+def test_a_law_library_page_gives_its_title_record_and_every_article_as_body():
+    (document,) = segment_text(LAW_LIBRARY_PAGE, stem="x")
+    from corpus_tools.segment import document_units
+
+    units = [(u.kind, u.text) for u in document_units(document)]
+    assert document.meta.title == "某市电梯安全条例"  # `条例` names a document
+    assert ("meta", "2017年10月30日 某市人民代表大会常务委员会第六次会议通过") in units
+    assert ("meta", "2018年3月1日 施行") in units
+    assert not any("INFO" in text or text.startswith("<!") for _, text in units)
+    assert ("heading", "第一章 总则") in units
+    # an article has no title, and a list's last item is no heading of the next article
+    assert ("body", "（一）乘坐明示处于非正常状态的电梯。") in units
+    assert ("body", "第四条 本条例自2018年3月1日起施行。") in units
+    assert [kind for kind, _ in units].count("heading") == 1

@@ -25,6 +25,8 @@ _MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\((?:[^)\n]*\)|[^)\s]*)")
 _MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _MARKDOWN_BULLET = re.compile(r"^[-*+]\s+(?=\S)")
 # Markdown lets HTML through (`<p style="…;…">`, `<img …>`); a tag may span lines.
+# and comments (`<!-- INFO END -->`, a law library's marker after a law's record).
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _INLINE_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,400})?/?>")
 # In Markdown a blank line, a list item, a rule or an image ends the paragraph
 # before it, so the next line carries PARAGRAPH_MARK; a PDF's blank lines fall
@@ -75,7 +77,7 @@ def clean_lines(text: str) -> list[str]:
     if markdown and "](" in text:
         text = _MARKDOWN_LINK.sub("\\1", _MARKDOWN_IMAGE.sub("\n", text))
     if markdown and "<" in text:
-        text = _INLINE_HTML_TAG.sub("\n", text)
+        text = _INLINE_HTML_TAG.sub("\n", _HTML_COMMENT.sub("\n", text))
     if "&" in text:
         text = html.unescape(text)
     if "\u200d" in text or "\u200b" in text or "\u200c" in text or "\u2060" in text:

@@ -41,7 +41,7 @@ _DATE_LINE = re.compile(
 )
 _TITLE_WORDS = (
     *("通知", "意见", "方案", "决定", "通报", "办法", "规定"),
-    *("安排", "要点", "报告", "函", "批复", "细则", "计划", "清单"),
+    *("安排", "要点", "报告", "函", "批复", "细则", "计划", "清单", "条例"),
 )
 _TITLE_WORD_ANYWHERE = re.compile("|".join(_TITLE_WORDS))
 _TITLE_END = re.compile(f"({'|'.join(_TITLE_WORDS)})([（(][^）)]{{0,20}}[）)])?$")
@@ -53,6 +53,12 @@ _ORG_END = re.compile(f"({'|'.join(_ORG_WORDS)})$")
 _ADDRESSEE_VERBS = re.compile(r"[要应须请将]|如下")
 _URL = re.compile(r"^(https?://|www\.)\S+$")
 _NOTE = re.compile(r"^[（(]此件.{0,20}[)）]$")
+# A law's record of its passing, amending and coming into force, a line each, above
+# its first article: `2019年2月17日 中华人民共和国国务院令第708号公布`, `2022年7月1日 施行`.
+_ENACTMENT = re.compile(
+    r"^\d{4}年\d{1,2}月\d{1,2}日[^。；;，,]{0,160}(?:通过|修订|修正|批准|公布|施行|发布)$"
+)
+_ENACTMENT_FINALS = frozenset("过订正准布行")
 _COPY_WORDS = ("抄送", "印发", "抄报", "分送")
 _COPY = re.compile(
     rf"^({'|'.join(_COPY_WORDS)})|印发$|^.{{2,30}}\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日\s*印发$"
@@ -112,6 +118,8 @@ def _is_contents_entry(line: str, compact: str) -> bool:
 
 
 def _is_note(line: str, compact: str) -> bool:
+    if compact[-1:] in _ENACTMENT_FINALS:
+        return compact[:1].isdigit() and bool(_ENACTMENT.match(compact))
     return compact.startswith(("（此件", "(此件")) and bool(_NOTE.match(compact))
 
 
@@ -217,6 +225,7 @@ def _may_be_meta(ends: str) -> bool:
         or "." in ends
         or "件" in ends  # a banner: `……文件`
         or _may_be_note(ends)
+        or (ends[-1:] in _ENACTMENT_FINALS and ends[:1].isdigit())
     )
 
 

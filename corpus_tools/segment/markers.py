@@ -43,7 +43,7 @@ _MARKERS: tuple[tuple[Marker, re.Pattern[str]], ...] = (
 
 
 # Plain names for hot loops: see `records` (enum attribute lookup is slow on 3.11).
-_MARKER_CHAPTER = Marker.CHAPTER
+_MARKER_CHAPTER, _MARKER_ARTICLE = Marker.CHAPTER, Marker.ARTICLE
 _MARKER_CN_DUN, _MARKER_BOLD = Marker.CN_DUN, Marker.BOLD
 _MARKERS_BY_KIND = dict(_MARKERS)
 

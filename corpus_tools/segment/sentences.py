@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from corpus_tools.segment.markers import _MARKERS_BY_KIND, Marker, marker_of
+from corpus_tools.segment.markers import _MARKER_ARTICLE, _MARKERS_BY_KIND, Marker, marker_of
 from corpus_tools.segment.marks import (
     _BRACKET,
     _BRACKET_CLOSERS,
@@ -165,6 +165,8 @@ def split_run_in_title(text: str, marker: Marker | None) -> tuple[str, str]:
     A numbered title may stand alone (`（十）深化专项整治。`); an unnumbered one
     must be a bare name (`煤矿。`, `道路交通。`), as sector sub-titles are.
     """
+    if marker is _MARKER_ARTICLE:
+        return "", text  # an article has no title: its first sentence is already its rule
     number = _MARKERS_BY_KIND[marker].match(text) if marker is not None else None
     # Look for the title's full stop after the item number: `1.煤矿。` has a `.` of its own.
     first_end = _first_sentence_end(text, number.end() if number else 0)

@@ -37,6 +37,7 @@ class _Outline:
 
 
 # Kinds as plain strings: `str(UnitKind.X)` per unit is measurable in the hot loop.
+_LAW_DIVISIONS = frozenset({Marker.ARTICLE, Marker.CHAPTER})
 _META, _HEADING, _BODY = str(UnitKind.META), str(UnitKind.HEADING), str(UnitKind.BODY)
 _UNIT_FIELD_ORDER = (
     ("unit_id", "doc_id", "unit_index", "kind", "text", "section_path")
@@ -131,7 +132,10 @@ def _heads_nothing(paragraphs: tuple[Paragraph, ...], position: int) -> bool:
     marker = paragraphs[position].marker
     following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
     if marker is not None:
-        return following is not None and following.marker is marker
+        # the last item of an article's list comes before the next article or chapter
+        return following is not None and (
+            following.marker is marker or following.marker in _LAW_DIVISIONS
+        )
     if following is None:
         return True
     before = paragraphs[position - 1] if position else None
