@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 # `组织` as a verb (`公司安委会组织开展……`, `组织专家……`), not in an organisation's name
@@ -37,7 +38,7 @@ _BODY_END = re.compile(
     r"媒体|主体|法人|中心|公司|集团|学校|医院|机构|机关|街道办事处|指挥部|院|妇联|共青团|各级|"
     # enterprises' own units and people, ministries (`应急管理部`), `主要负责同志`, and
     # `矿井` of the coal rules (`冲击地压矿井必须……`): actors in the newer genres
-    r"同志|助理|党校|工程师|控制人|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|(?<![会])社|"
+    r"同志|助理|党校|工程师|控制人|受托人|所有权人|出租人|承租人|共有人|矿长|经理|主任|总监|班组长|店铺|主力店|商铺|商户|经营者|组织者|承包方|承租方|矿井|(?<![会])社|"
     r"(?<![全内局中东西南北外上下底顶头胸腹])部)$"
 )
 # The modal or duty verb that follows the subject. `要` inside 主要/重要/需要/要求
@@ -52,12 +53,17 @@ _MODAL = re.compile(
     r"(?<![贯])落实|深化|推进|强化|成立|推行|设立|制订|开设|适时|挂牌|对照|采用|(?<!组织)推动|进行|组建|侧重|依托|根据|"
     # `X对本单位安全生产工作全面负责`, `X对……负总责`: the duty closes the clause
     r"承担|承接|不得|严禁|原则上|因地制宜|(?<![要])坚持|依据|重点(?=针对|抓好|做好)|充分发挥|有效(?=应用|落实)|(?<!要)针对|(?<!城乡)结合(?!部|(?:工作)?实际制定本)|聚焦|综合运用|绝不|全部(?=落实|完成|达到|建立|实现)|"
-    r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?负(?:总|全面|主要|直接)?责(?!人))|"
+    r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?(?:负(?:总|全面|主要|直接|全部)?责(?!人)|承担[^，,；;。]{0,6}责任))|"
     # a regulation's regulator: `X对煤矿……实施监察`, `X发现……的，应当责令……`, `X审查……`
-    r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?(?:实施(?:安全)?监察|进行(?:监督|检查|验收|审查)|给予(?:警告|奖励|表彰|[行纪]?[政律]?处分)))|"
+    r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?(?:实施[^，,；;。]{0,4}?(?:监察|监督管理|监督检查)|进行(?:监督|检查|验收|审查)|给予(?:警告|奖励|表彰|[行纪]?[政律]?处分)))|"
     r"(?<![被未])发现|审查(?!批准)|" + _ORGANISE + r"调查|"
+    # a law's duty and right wordings: `X负有下列职责`, `X依法享有……`, `X协助主要负责人……`,
+    # `X在各自职责范围内……`, `X接到报告后，应当……`
+    r"负有(?![^，,；;。]{0,20}?(?:职责|职能|责任)的)|享有|(?<![配])协助(?=[^，,；;。]{0,12}(?:负责人|履行|做好|开展))|在各自(?:的)?职责范围内|接到|"
     # `X是/为/作为安全生产第一责任人`, `X是安全生产的责任主体`
-    r"(?:是|为|作为)(?=[^，,；;。]{0,16}?(?:第一责任人|责任主体|负责人|的主体)))"
+    r"(?:是|为|作为)(?=[^，,；;。]{0,16}?(?:第一责任人|责任主体|负责人|责任人|的主体|实施机关))|"
+    # `国务院统一领导……`, `分管安全生产工作的负责人综合负责……`
+    r"统一领导|综合负责)"
 )
 # `由 X 承担/负责……`: X carries the duty.
 _BY_MODAL = re.compile(
@@ -73,7 +79,10 @@ _NOT_A_NAME = re.compile(
     r"^每|跨部门|力争|确保|学习|贯彻|(?<!尤其|特别)是|"
     # `配合/协助 X`: X is helped, not the body (hard-calls A#13); the rest are verbs
     r"配合|协助|明确|要求|利用|部署|查清|针对|组建|扶持|督导|协调|实时|率先|^(?:监督|会同|联合|倒逼|促进|运用|发挥)|"
-    r"(?<![自理缘经])由(?![于此])|未经|^经(?!营|理|济|费)"
+    r"(?<![自理缘经])由(?![于此])|未经|^经(?!营|理|济|费)|"
+    # a law's clauses: `委托/聘请 X` (guide § 12), `责令 X` (the one penalised), `任何单位`,
+    # `可以……`, `未对……`, `实行……`
+    r"委托|聘请|指派|责令|^任何|可以|^未|实行|属于"
 )
 # `鼓励/引导/支持 X`: X is only encouraged, not a body (guidelines' settled cases):
 # the verb, then at most a list of other names in the same clause, right before X.
@@ -90,7 +99,7 @@ _ENCOURAGED = re.compile(
 _DIRECTS = re.compile(
     r"(?:推动|督促|督导|指导|"
     + _ORGANISE
-    + r"|会同|联合|协调|促进|倒逼|部署|监督|要求|发挥|(?<![自理缘经])由(?![于此])|移送)+"
+    + r"|会同|联合|协调|促进|倒逼|部署|监督(?!管理)|要求|发挥|(?<![自理缘经])由(?![于此])|移送)+"
 )
 _ACT = re.compile(
     r"(?<![主重需纪只])要(?!求|素|点|害|件)|应当|应(?!急|用|对)|必须|[对按每将把向从]|(?<!所)在|以(?![上下内外来后前])|定期|"
@@ -119,7 +128,8 @@ _LEAD_IN = re.compile(
 _LIST_SEP = re.compile(
     r"、|尤其是|特别是|以及|及(?!其|以[上下])|与|或者|或|(?<=[局委办会府门位业构队织])和(?!信息化)|"
     # `X机构及其Y人员` names two bodies; `X政府及其(有关)部门……` one (its own departments)
-    r"(?<=[局委办会府门位业构队])及其(?![^，,；;。、]{0,16}?部门|所属|下属|职责)"
+    # (`X政府及其负有……职责的部门`: a department the law names by its duty, two bodies)
+    r"(?<=[局委办会府门位业构队])及其(?!(?!负有)[^，,；;。、]{0,16}?部门|所属|下属|职责|(?:工作)?人员)"
 )
 _ETC = re.compile(
     r"等(?:有关|相关|其他)?(?:部门|单位|机关|机构|成员单位|群团组织|群众组织)$|(?:有关部门)?等$"
@@ -152,6 +162,10 @@ def _clause_bounds(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(clauses(text))
 
 
+# `X（以下简称Y）`: the name a law gives X for short is no part of it
+_ALIAS_NOTE = re.compile(r"\s*[（(]以下(?:简|统)?称[^（）()]*[）)]\s*$")
+
+
 def find_subject_bodies(text: str) -> Iterator[tuple[int, int]]:
     """`[start, end)` of each body that is the subject of a modal or duty verb."""
     for clause_start, clause_end in _clause_bounds(text):
@@ -165,11 +179,47 @@ def find_subject_bodies(text: str) -> Iterator[tuple[int, int]]:
         modal = (_BY_MODAL if by else _MODAL).search(clause, offset)
         if modal is None or modal.start() == offset:
             continue
-        subject = clause[offset : modal.start()]
+        subject = _ALIAS_NOTE.sub("", clause[offset : modal.start()])
         if len(subject) > _MAX_SUBJECT or _NOT_A_NAME.search(subject):
             continue
         for start, end in _names(subject):
             yield clause_start + offset + start, clause_start + offset + end
+
+
+# A law states a duty after its condition: `生产经营单位发生生产安全事故后，应当……`,
+# `生产经营单位出租厂房……的，……应当……`. The condition's clause opens with the body.
+_CONDITION_END = re.compile(r"(?:的|时|后|前|期间)$")
+_NEXT_MODAL = re.compile(
+    r"\s*(?:并|还|也|均|都)?(?:应当|应(?!急|用|对)|必须|须|不得|(?<![主重需])要(?!求))"
+)
+_NOT_NAME_TAIL = frozenset("的和及与、或（(以等")
+# the names a condition opens with: organisations and posts, not a bare `部`/`所`/`局`
+# that a longer word carries (`考核部门`, `操作证所记载`)
+_CONDITIONED_END = re.compile(
+    r"(?:单位|企业|部门|机构|机关|人员|负责人|政府|委员会|公司|集团|学校|幼儿园|医院|中心|"
+    r"承办者|管理者|经营者|所有权人|出租人|承租人|矿井)$"
+)
+_MAX_CONDITIONED = 25
+
+
+def find_conditioned_subjects(text: str) -> Iterator[tuple[int, int]]:
+    """`[start, end)` of a body that opens a condition its duty follows: `X 发生/使用/
+    出租……的，应当……` → X (the shortest name at the clause's start)."""
+    bounds = _clause_bounds(text)
+    for (clause_start, clause_end), (next_start, _) in pairwise(bounds):
+        clause = text[clause_start:clause_end]
+        if not _CONDITION_END.search(clause) or not _NEXT_MODAL.match(text, next_start):
+            continue
+        lead = _LEAD_IN.match(clause)
+        offset = lead.end() if lead else 0
+        for end in range(offset + 2, min(len(clause), offset + _MAX_CONDITIONED)):
+            if clause[end] in _NOT_NAME_TAIL or not _CONDITIONED_END.search(clause, offset, end):
+                continue
+            subject = clause[offset:end]
+            if not _NOT_A_NAME.search(subject):
+                for start, stop in _names(subject):
+                    yield clause_start + offset + start, clause_start + offset + stop
+            break
 
 
 def find_object_bodies(text: str) -> Iterator[tuple[int, int]]:
@@ -257,8 +307,22 @@ def _names(subject: str) -> Iterator[tuple[int, int]]:
     # `应急、能源、税务等部门`: a list closed by `等部门` names departments by their
     # field alone, and each counts
     departments = _DEPARTMENT_LIST.search(last) is not None
+    if (
+        not departments
+        and len(pieces) > 1
+        and _BODY_END.search(last)
+        and not any(_BODY_END.search(subject[a:b].strip()) for a, b in pieces[:-1])
+        and "的" in last
+        and all(b - a >= 2 for a, b in pieces[:-1])
+        and not any(subject[a:b].strip().startswith(("各", "与")) for a, b in pieces)
+        and "地" not in subject[pieces[0][0] : pieces[-1][0]]
+    ):
+        # `生产、储存、使用危险化学品的单位`: activities sharing one body noun
+        pieces = [(pieces[0][0], len(subject))]
     for start, end in pieces:
         name = _ETC.sub("", subject[start:end]).strip()
+        if name.startswith("其") and not name.startswith(("其他", "其所")) and len(name) > 3:
+            name = name[1:]  # `其主要负责人`: the pronoun points back, the post is the body
         lead = subject.find(name, start)
         core = _TRAILING_BRACKET.sub("", name)  # `各省级应急管理厅（局）`
         if len(core) >= 2 and (departments or _BODY_END.search(core)):

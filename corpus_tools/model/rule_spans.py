@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span
 
 from corpus_tools.bodies import (
     _ETC,
+    find_conditioned_subjects,
     find_duty_holders,
     find_object_bodies,
     find_subject_bodies,
@@ -71,7 +72,12 @@ def find_rule_bodies(text: str) -> Iterator[tuple[int, int]]:
     """Bodies of a closing responsibility parenthetical, then sentence subjects that must act."""
     found = list(find_parenthetical_bodies(text))
     yield from found
-    for finder in (find_subject_bodies, find_object_bodies, find_duty_holders):
+    for finder in (
+        find_subject_bodies,
+        find_conditioned_subjects,
+        find_object_bodies,
+        find_duty_holders,
+    ):
         for start, end in finder(text):
             if not any(start < e and s < end for s, e in found):
                 found.append((start, end))
