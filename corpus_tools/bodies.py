@@ -53,7 +53,7 @@ _MODAL = re.compile(
     r"(?<![贯])落实|深化|推进|强化|成立|推行|设立|制订|开设|适时|挂牌|对照|采用|(?<!组织)推动|进行|组建|侧重|依托|根据|"
     # `X对本单位安全生产工作全面负责`, `X对……负总责`: the duty closes the clause
     r"承担|承接|不得|严禁|原则上|因地制宜|(?<![要])坚持|依据|重点(?=针对|抓好|做好)|充分发挥|有效(?=应用|落实)|(?<!要)针对|(?<!城乡)结合(?!部|(?:工作)?实际制定本)|聚焦|综合运用|绝不|全部(?=落实|完成|达到|建立|实现)|"
-    r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?(?:负(?:总|全面|主要|直接|全部)?责(?!人)|承担[^，,；;。]{0,6}责任))|"
+    r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?(?:负(?:总|全面|主要|直接|全部)?责(?!人)|负有|承担[^，,；;。]{0,6}责任))|"
     # a regulation's regulator: `X对煤矿……实施监察`, `X发现……的，应当责令……`, `X审查……`
     r"(?<![针相绝面应反核])对(?=[^，,；;。]{1,40}?(?:实施[^，,；;。]{0,4}?(?:监察|监督管理|监督检查)|进行(?:监督|检查|验收|审查)|给予(?:警告|奖励|表彰|[行纪]?[政律]?处分)))|"
     r"(?<![被未])发现|审查(?!批准)|" + _ORGANISE + r"调查|"
@@ -162,6 +162,8 @@ def _clause_bounds(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(clauses(text))
 
 
+# `学校在暑假、寒假前应当……`: when the duty falls is no part of who holds it
+_WHEN = re.compile(r"在[^，,；;。在]{1,20}?(?:前|后|时|期间|之际)$")
 # `X（以下简称Y）`: the name a law gives X for short is no part of it
 _ALIAS_NOTE = re.compile(r"\s*[（(]以下(?:简|统)?称[^（）()]*[）)]\s*$")
 
@@ -179,7 +181,7 @@ def find_subject_bodies(text: str) -> Iterator[tuple[int, int]]:
         modal = (_BY_MODAL if by else _MODAL).search(clause, offset)
         if modal is None or modal.start() == offset:
             continue
-        subject = _ALIAS_NOTE.sub("", clause[offset : modal.start()])
+        subject = _WHEN.sub("", _ALIAS_NOTE.sub("", clause[offset : modal.start()]))
         if len(subject) > _MAX_SUBJECT or _NOT_A_NAME.search(subject):
             continue
         for start, end in _names(subject):
@@ -192,7 +194,7 @@ _CONDITION_END = re.compile(r"(?:的|时|后|前|期间)$")
 _NEXT_MODAL = re.compile(
     r"\s*(?:并|还|也|均|都)?(?:应当|应(?!急|用|对)|必须|须|不得|(?<![主重需])要(?!求))"
 )
-_NOT_NAME_TAIL = frozenset("的和及与、或（(以等")
+_NOT_NAME_TAIL = frozenset("的和及与、或（(以等级")
 # the names a condition opens with: organisations and posts, not a bare `部`/`所`/`局`
 # that a longer word carries (`考核部门`, `操作证所记载`)
 _CONDITIONED_END = re.compile(
@@ -208,13 +210,34 @@ def find_conditioned_subjects(text: str) -> Iterator[tuple[int, int]]:
     bounds = _clause_bounds(text)
     for (clause_start, clause_end), (next_start, _) in pairwise(bounds):
         clause = text[clause_start:clause_end]
-        if not _CONDITION_END.search(clause) or not _NEXT_MODAL.match(text, next_start):
+        if not _NEXT_MODAL.match(text, next_start):
             continue
         lead = _LEAD_IN.match(clause)
         offset = lead.end() if lead else 0
+        named = clause[offset:].strip()
+        if not _CONDITION_END.search(clause):
+            # `高危行业的生产经营单位，应当……`: the clause is the name itself
+            if (
+                "的" in named
+                and _BODY_END.search(named)
+                and not _NOT_A_NAME.search(named)
+                and not named.startswith(("具有", "涉及"))
+            ):
+                for start, stop in _names(named):
+                    yield clause_start + offset + start, clause_start + offset + stop
+                continue
+            if _MODAL.search(clause, offset):
+                continue  # a duty of its own: `find_subject_bodies` reads it
         for end in range(offset + 2, min(len(clause), offset + _MAX_CONDITIONED)):
             if clause[end] in _NOT_NAME_TAIL or not _CONDITIONED_END.search(clause, offset, end):
                 continue
+            # `……管理机关工作人员`: a post of the body is the longer name
+            longer = [
+                stop
+                for stop in range(end + 2, min(len(clause), end + 5) + 1)
+                if _CONDITIONED_END.search(clause, offset, stop)
+            ]
+            end = longer[-1] if longer else end
             subject = clause[offset:end]
             if not _NOT_A_NAME.search(subject):
                 for start, stop in _names(subject):
