@@ -328,6 +328,18 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# `每年三月底前`, `每季度第一个月10日前`: a deadline that falls again each period (a law's
+# yearly filing) has no one date; read against the notice's date it would name one.
+_RECURRING = re.compile(
+    r"(?:每(?:一)?(?:年|季度?|半年|个?月|周|日|天)|年度)(?:的)?\s*(?:于|在)?\s*$"
+)
+
+
+def recurs(before: str) -> bool:
+    """Whether a deadline whose unit text runs `before` up to it recurs each period."""
+    return _RECURRING.search(before[-8:]) is not None
+
+
 def deadline_for(
     text: str,
     start: int,
@@ -335,8 +347,12 @@ def deadline_for(
     *,
     notice_date: date | str | None,
     notice_year: int | None = None,
+    before: str = "",
 ) -> Deadline:
-    """The prelabel record's deadline item for a `DEADLINE` span."""
+    """The prelabel record's deadline item for a `DEADLINE` span; `before` is the unit's
+    text before it (a deadline after `每年` recurs: it keeps its text, no date)."""
+    if recurs(before):
+        return Deadline(text, start, end, None, None, None)
     n = normalise(text, notice_date=notice_date, notice_year=notice_year)
     return Deadline(text, start, end, n.date, n.date_start, n.relative)
 

@@ -176,7 +176,12 @@ def record_of(unit: Unit, prediction: Prediction, model_version: str) -> dict:
     )
     deadlines = [
         deadline_for(
-            span["text"], span["start"], span["end"], notice_date=unit.date, notice_year=year
+            span["text"],
+            span["start"],
+            span["end"],
+            notice_date=unit.date,
+            notice_year=year,
+            before=unit.text[: span["start"]],
         ).to_dict()
         for span in spans
         if span["label"] == "DEADLINE"

@@ -14,6 +14,7 @@ from corpus_tools.deadlines import (
     find_frequencies,
     normalise,
     notice_year_of,
+    recurs,
 )
 
 # (expression as it stands in the source, notice date, date, date_start, relative)
@@ -236,3 +237,29 @@ def test_find_frequencies_labels_period_words_only():
 )
 def test_find_frequencies_short_forms(text, found):
     assert [text[s:e] for s, e in find_frequencies(text)] == found
+
+
+@pytest.mark.parametrize(
+    ("before", "recurring"),
+    [
+        ("……建立安全生产费用管理制度，并于每年", True),  # 每年三月底前: a law's yearly filing
+        ("主要负责人每季度", True),
+        ("年度", True),
+        ("确保", False),
+        ("2025年", False),
+    ],
+)
+def test_a_deadline_after_a_period_word_recurs(before, recurring):
+    assert recurs(before) is recurring
+
+
+def test_a_recurring_deadline_keeps_its_text_and_gets_no_date():
+    text = "高危行业的生产经营单位应当……并于每年三月底前将本单位当年度安全生产费用……备案。"
+    start = text.index("三月底前")
+    once = deadline_for("三月底前", start, start + 4, notice_date="2018-05-24")
+    every_year = deadline_for(
+        "三月底前", start, start + 4, notice_date="2018-05-24", before=text[:start]
+    )
+    assert once.date == "2019-03-31"  # read as one date, it would be the next March's end
+    assert (every_year.date, every_year.date_start, every_year.relative) == (None, None, None)
+    assert every_year.text == "三月底前"

@@ -525,6 +525,16 @@ def test_exported_dataset_is_read_with_gold_labels(tiny_export, tmp_path):
     assert "labels: gold" in result.index.read_text(encoding="utf-8")
 
 
+def test_a_laws_yearly_deadline_is_not_dated_in_the_report(tmp_path):
+    """Shanghai's regulation: `每年三月底前` recurs; read against the law's 2018 date it
+    had been dated 2019-03-31 in the report's timeline."""
+    result = build_report([REPO / "exports" / "corpus"], tmp_path / "report", by=GroupBy.SECTOR)
+    deadlines = read_table(result.out_dir, "deadlines")
+    yearly = deadlines.filter(pl.col("expression") == "三月底前")
+    assert yearly.height >= 1
+    assert yearly["date"].is_null().all()
+
+
 def test_committed_export_split_parquet_counts_match(tmp_path):
     split = REPO / "exports" / "corpus" / "data" / "test.parquet"
     rows = pl.read_parquet(split)

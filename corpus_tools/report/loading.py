@@ -274,7 +274,7 @@ def _gold_frame(
     frame: pl.DataFrame, measure_names: list[str], span_names: list[str]
 ) -> pl.DataFrame:
     """An export's rows as units: class ids → names, deadlines normalised."""
-    from corpus_tools.deadlines import normalise, notice_year_of
+    from corpus_tools.deadlines import Normalised, normalise, notice_year_of, recurs
 
     frame = frame.rename({"id": "unit_id"}).with_columns(
         pl.col("measure_type").replace_strict(
@@ -302,7 +302,10 @@ def _gold_frame(
         )
         for span in row["spans"] or ():
             if span["label"] == "DEADLINE":
-                n = normalise(span["text"], notice_date=row["date"], notice_year=year)
+                if recurs((row["text"] or "")[: span["start"]]):
+                    n = Normalised()  # `每年三月底前`: no one date
+                else:
+                    n = normalise(span["text"], notice_date=row["date"], notice_year=year)
                 found.append(
                     {
                         "text": span["text"],
@@ -314,7 +317,7 @@ def _gold_frame(
         return found
 
     return frame.with_columns(
-        pl.struct("spans", "date", "doc_number", "title", "doc_id")
+        pl.struct("spans", "text", "date", "doc_number", "title", "doc_id")
         .map_elements(deadlines, return_dtype=UNIT_SCHEMA["deadlines"])
         .alias("deadlines")
     )
