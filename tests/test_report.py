@@ -18,7 +18,7 @@ from corpus_tools.cli import app
 from corpus_tools.deadlines import deadline_for
 from corpus_tools.errors import OutputPathError, ReportError
 from corpus_tools.report import GroupBy, build_report
-from corpus_tools.report.changes import THRESHOLD, match_measures
+from corpus_tools.report.changes import THRESHOLD, match_measures, same_series
 from corpus_tools.report.tables import MEASURE_NAMES, frequency_period
 from corpus_tools.schema import Unit
 
@@ -377,6 +377,35 @@ def test_what_changed_compares_nothing_across_genres(tmp_path):
     html = result.index.read_text(encoding="utf-8")
     section = html.split('<section id="changes">')[1].split("</section>")[0]
     assert "nothing comparable" in section and "Compared" not in section
+
+
+def test_what_changed_compares_no_two_laws_on_two_subjects(tmp_path):
+    """宁波's legislature passed a school-safety law (2020) and an enterprise-duty law (2021):
+    one issuer and genre, two subjects; their titles say so, and they are not compared."""
+    issuer, genre = "宁波市人民代表大会常务委员会", "地方性法规"
+    school = record(
+        "u-1",
+        "学校应当建立健全校园安全制度。",
+        "institution",
+        doc_id="school",
+        issuer=issuer,
+        date="2020-05-15",
+        genre=genre,
+    ) | {"title": "宁波市学校安全条例"}
+    duty = record("u-2", "生产经营单位应当建立安全生产责任制。", "institution", doc_id="duty",
+                  issuer=issuer, date="2021-03-26", genre=genre) | {
+                      "title": "宁波市生产经营单位安全生产主体责任规定"}  # fmt: skip
+    result = build_report([write_jsonl(tmp_path / "p.jsonl", [school, duty])], tmp_path / "r")
+    assert read_table(result.out_dir, "changes").is_empty()
+    assert not same_series("宁波市学校安全条例", "宁波市生产经营单位安全生产主体责任规定")
+    # a yearly series whose issuer prefix and wording drift stays one series
+    assert same_series(
+        "山西省人民政府关于做好2017年安全生产工作的通知", "关于做好2025年安全生产工作的通知"
+    )
+    assert same_series(
+        "山西省人民政府关于2024年安全生产工作的意见", "关于做好2025年安全生产工作的通知"
+    )
+    assert same_series("", "关于做好2025年安全生产工作的通知")  # no title: could be either
 
 
 # ---------------------------------------------------------------- bad and empty input

@@ -1,9 +1,10 @@
 """What changed between two notices of one issuer and genre: measures new,
 dropped or carried over, matched by text similarity.
 
-Only notices of one genre (年度工作通知 …) are compared: an issuer's notices of
-two genres are on unrelated subjects, and matching them reads as nearly all
-new and dropped. A notice with no genre is not compared.
+Only notices of one genre (年度工作通知 …) and one series (titles alike, years left
+out) are compared: an issuer's notices of two genres, or two laws of one legislature,
+are on unrelated subjects, and matching them reads as nearly all new and dropped. A
+notice with no genre is not compared.
 
 Method: the measures (units whose type is not `other`) of both notices become
 TF-IDF vectors of character bigrams (fitted on the two notices together, so
@@ -72,7 +73,7 @@ def notice_pairs(units: pl.DataFrame, *, max_pairs: int = 3) -> list[NoticePair]
         measures(units)
         .filter(pl.col("year").is_not_null() & (pl.col("issuer") != "") & (pl.col("genre") != ""))
         .group_by("issuer", "genre", "year", "doc_id", "notice")
-        .agg(pl.len().alias("units"))
+        .agg(pl.len().alias("units"), pl.col("title").fill_null("").first())
         .sort(
             ["issuer", "genre", "year", "units", "doc_id"],
             descending=[False, False, True, True, False],
@@ -91,7 +92,16 @@ def notice_pairs(units: pl.DataFrame, *, max_pairs: int = 3) -> list[NoticePair]
     for issuer, genre in series.select("issuer", "genre").iter_rows():
         mine = notices.filter((pl.col("issuer") == issuer) & (pl.col("genre") == genre))
         later = mine.row(0, named=True)
-        earlier = mine.filter(pl.col("year") < later["year"]).row(0, named=True)
+        earlier = next(
+            (
+                row
+                for row in mine.filter(pl.col("year") < later["year"]).iter_rows(named=True)
+                if same_series(row["title"], later["title"])
+            ),
+            None,
+        )
+        if earlier is None:
+            continue  # two laws of one legislature, on two subjects: nothing to compare
         pairs.append(
             NoticePair(
                 issuer,
@@ -103,6 +113,24 @@ def notice_pairs(units: pl.DataFrame, *, max_pairs: int = 3) -> list[NoticePair]
             )
         )
     return pairs
+
+
+_TITLE_NUMBERS = re.compile(r"[0-9０-９〇零一二三四五六七八九十]+|\s+")
+# Jaccard of the titles' character bigrams. Set on the 晋政发 series (`山西省人民政府关于做好
+# 2017年安全生产工作的通知` ↔ `关于做好2025年安全生产工作的通知`: 0.65; `……关于2024年安全生产工作的
+# 意见` ↔ the 2025 `通知`: 0.35) against laws of one issuer on two subjects (宁波 `学校安全条例` ↔
+# `生产经营单位安全生产主体责任规定`: 0.14; 令第86号 ↔ 令第92号: 0.11).
+SERIES_SIMILARITY = 0.3
+
+
+def same_series(earlier_title: str, later_title: str) -> bool:
+    """Whether two notices of one issuer and genre are one series (the yearly notice
+    and the last year's) by their titles, years and numbers left out; a notice with no
+    title could be either, so it counts."""
+    a, b = (_bigrams(_TITLE_NUMBERS.sub("", t)) for t in (earlier_title, later_title))
+    if not a or not b:
+        return True
+    return len(a.keys() & b.keys()) / len(a.keys() | b.keys()) >= SERIES_SIMILARITY
 
 
 def _bigrams(text: str) -> Counter[str]:
