@@ -274,7 +274,7 @@ def _gold_frame(
     frame: pl.DataFrame, measure_names: list[str], span_names: list[str]
 ) -> pl.DataFrame:
     """An export's rows as units: class ids → names, deadlines normalised."""
-    from corpus_tools.deadlines import Normalised, normalise, notice_year_of, recurs
+    from corpus_tools.deadlines import deadline_for, notice_year_of
 
     frame = frame.rename({"id": "unit_id"}).with_columns(
         pl.col("measure_type").replace_strict(
@@ -302,16 +302,21 @@ def _gold_frame(
         )
         for span in row["spans"] or ():
             if span["label"] == "DEADLINE":
-                if recurs((row["text"] or "")[: span["start"]]):
-                    n = Normalised()  # `每年三月底前`: no one date
-                else:
-                    n = normalise(span["text"], notice_date=row["date"], notice_year=year)
+                # as `prelabel` normalises it (a `每年三月底前` recurs: no one date)
+                d = deadline_for(
+                    span["text"],
+                    span["start"],
+                    span["end"],
+                    notice_date=row["date"],
+                    notice_year=year,
+                    before=(row["text"] or "")[: span["start"]],
+                )
                 found.append(
                     {
-                        "text": span["text"],
-                        "date": n.date,
-                        "date_start": n.date_start,
-                        "relative": n.relative,
+                        "text": d.text,
+                        "date": d.date,
+                        "date_start": d.date_start,
+                        "relative": d.relative,
                     }
                 )
         return found
